@@ -1,0 +1,7 @@
+#!/usr/bin/env -S npx zx
+// make up: engine, Compose, images, credentials, build, start, wait until healthy, smoke test.
+import { register } from 'tsx/esm/api';
+register();
+const { report } = await import('../src/ui/report.ts');
+const { upCommand } = await import('../src/stack/commands.ts');
+upCommand(process.argv.slice(2), { root: new URL('..', import.meta.url).pathname }).catch(report);

@@ -1,0 +1,184 @@
+/**
+ * Which images the demo stack runs on: the official ones (a registry answers) or drop-ins
+ * built from Debian packages on a locally made base (no registry). compose.yaml is the same
+ * either way: the choice is written as *_IMAGE variables into compose/.env.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { StackportError } from '../errors.js';
+import { probe, run, which } from '../exec/run.js';
+import type { Progress } from '../ui/progress.js';
+import { registryAnswers } from './registry.js';
+import { aptInstall } from './engine.js';
+
+export type ImageSource = 'official' | 'debian';
+
+export interface BaseImages {
+  NGINX_IMAGE: string;
+  NODE_IMAGE: string;
+  POSTGRES_IMAGE: string;
+  RABBITMQ_IMAGE: string;
+}
+
+export const OFFICIAL: BaseImages = {
+  NGINX_IMAGE: 'nginx:1.27',
+  NODE_IMAGE: 'node:20-bookworm-slim',
+  POSTGRES_IMAGE: 'postgres:15',
+  RABBITMQ_IMAGE: 'rabbitmq:3.13-management',
+};
+
+export const DEBIAN_BASE = 'stackport/debian:bookworm';
+
+/** Drop-in images: variable, tag, and the folder under compose/images holding the recipe. */
+export const DROP_INS: { variable: keyof BaseImages; tag: string; dir: string }[] = [
+  { variable: 'NGINX_IMAGE', tag: 'stackport/nginx:1.22-bookworm', dir: 'nginx' },
+  { variable: 'NODE_IMAGE', tag: 'stackport/node:18-bookworm', dir: 'node' },
+  { variable: 'POSTGRES_IMAGE', tag: 'stackport/postgres:15-bookworm', dir: 'postgres' },
+  { variable: 'RABBITMQ_IMAGE', tag: 'stackport/rabbitmq:3.10-bookworm', dir: 'rabbitmq' },
+];
+
+export const DEBIAN: BaseImages = Object.fromEntries(DROP_INS.map((d) => [d.variable, d.tag])) as unknown as BaseImages;
+
+export async function imageExists(ref: string): Promise<boolean> {
+  const r = await probe(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref]);
+  return r.exitCode === 0;
+}
+
+async function imageLabel(ref: string, label: string): Promise<string | undefined> {
+  const r = await probe(['docker', 'image', 'inspect', '--format', `{{index .Config.Labels "${label}"}}`, ref]);
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
+export interface ChooseOptions {
+  /** STACKPORT_IMAGES: official, debian or auto (default). */
+  requested?: string;
+  progress: Progress;
+}
+
+/**
+ * auto: official images when they are already local or a registry answers; otherwise the
+ * Debian drop-ins.
+ */
+export async function chooseImageSource(options: ChooseOptions): Promise<{ source: ImageSource; why: string }> {
+  const requested = (options.requested ?? 'auto').toLowerCase();
+  if (requested === 'official' || requested === 'debian') return { source: requested, why: `STACKPORT_IMAGES=${requested}` };
+  if (requested !== 'auto') {
+    throw new StackportError(`STACKPORT_IMAGES=${options.requested} is not a known image source`, { hint: 'use official, debian or auto' });
+  }
+  const local = await Promise.all(Object.values(OFFICIAL).map(imageExists));
+  if (local.every(Boolean)) return { source: 'official', why: 'official images are present locally' };
+  if (await registryAnswers()) return { source: 'official', why: 'a registry answers' };
+  return { source: 'debian', why: 'no registry answers' };
+}
+
+/** The Debian mirror apt uses on this machine (drop-ins install from the same one). */
+export function debianMirror(): string {
+  const files = ['/etc/apt/sources.list', ...listDir('/etc/apt/sources.list.d').map((f) => path.join('/etc/apt/sources.list.d', f))];
+  for (const f of files) {
+    let text = '';
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    const deb822 = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(text);
+    if (deb822?.[1]) return deb822[1];
+    const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+bookworm\b/m.exec(text);
+    if (oneLine?.[1]) return oneLine[1];
+  }
+  return 'http://deb.debian.org/debian';
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** The Debian base image: debootstrap (minbase) once, cached as a tarball, then `docker import`. */
+export async function ensureDebianBase(cacheDir: string, progress: Progress): Promise<void> {
+  if (await imageExists(DEBIAN_BASE)) return;
+  const tarball = path.join(cacheDir, 'images', 'debian-bookworm-minbase.tar');
+  if (!existsSync(tarball)) {
+    if (!(await which('debootstrap'))) await aptInstall(['debootstrap'], progress);
+    const mirror = debianMirror();
+    await progress.step(`debootstrap bookworm from ${mirror}`, async () => {
+      mkdirSync(path.dirname(tarball), { recursive: true });
+      const root = mkdtempSync(path.join(os.tmpdir(), 'stackport-rootfs-'));
+      try {
+        await run(['debootstrap', '--variant=minbase', 'bookworm', root, mirror], { what: 'debootstrap', timeoutMs: 900_000 });
+        rmSync(path.join(root, 'var/cache/apt/archives'), { recursive: true, force: true });
+        mkdirSync(path.join(root, 'var/cache/apt/archives/partial'), { recursive: true });
+        await run(['tar', '-C', root, '-cf', `${tarball}.tmp`, '.'], { what: 'packing the base rootfs' });
+        await run(['mv', `${tarball}.tmp`, tarball]);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  }
+  await progress.step(`docker import ${DEBIAN_BASE}`, async () => {
+    await run(['docker', 'import', '--change', 'CMD ["bash"]', tarball, DEBIAN_BASE], { what: `docker import ${DEBIAN_BASE}` });
+  });
+}
+
+/** A hash of a recipe folder (every file's path and content): the drop-in's cache key. */
+export function recipeHash(dir: string, extra: string[] = []): string {
+  const h = createHash('sha256');
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const full = path.join(d, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else h.update(path.relative(dir, full)).update('\0').update(readFileSync(full)).update('\0');
+    }
+  };
+  walk(dir);
+  for (const e of extra) h.update(e).update('\0');
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * The host's CA bundle goes into each drop-in's build context: where a TLS-inspecting proxy
+ * stands between the machine and the npm registry (as here), `npm ci` in the api's build
+ * trusts what the host trusts. On other machines it is just the usual Debian bundle.
+ */
+const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+export async function ensureDropIns(repoRoot: string, cacheDir: string, progress: Progress): Promise<BaseImages> {
+  await ensureDebianBase(cacheDir, progress);
+  const caText = existsSync(HOST_CA_BUNDLE) ? readFileSync(HOST_CA_BUNDLE, 'utf8') : '';
+  const todo: typeof DROP_INS = [];
+  const hashes = new Map<string, string>();
+  for (const d of DROP_INS) {
+    const hash = recipeHash(path.join(repoRoot, 'compose', 'images', d.dir), [caText]);
+    hashes.set(d.tag, hash);
+    if ((await imageLabel(d.tag, 'org.stackport.recipe')) !== hash) todo.push(d);
+  }
+  // Build in parallel: each is mostly apt downloads and unpacking.
+  await Promise.all(
+    todo.map((d) =>
+      progress.step(`build drop-in ${d.tag}`, async () => {
+        const context = mkdtempSync(path.join(os.tmpdir(), `stackport-${d.dir}-`));
+        try {
+          cpSync(path.join(repoRoot, 'compose', 'images', d.dir), context, { recursive: true });
+          if (caText) copyFileSync(HOST_CA_BUNDLE, path.join(context, 'host-ca-certificates.crt'));
+          else writeEmpty(path.join(context, 'host-ca-certificates.crt'));
+          await run(
+            ['docker', 'build', '-q', '--build-arg', `BASE=${DEBIAN_BASE}`, '--label', `org.stackport.recipe=${hashes.get(d.tag)}`, '-t', d.tag, context],
+            { what: `docker build ${d.tag}`, env: { ...process.env, DOCKER_BUILDKIT: '0' }, timeoutMs: 1_200_000 },
+          );
+        } finally {
+          rmSync(context, { recursive: true, force: true });
+        }
+      }),
+    ),
+  );
+  return DEBIAN;
+}
+
+function writeEmpty(file: string): void {
+  copyFileSync('/dev/null', file);
+}

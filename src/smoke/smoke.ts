@@ -1,0 +1,160 @@
+/**
+ * The smoke suite: one set of checks, parameterised by target (the Compose stack or the
+ * cluster), so the same checks prove both.
+ *
+ * - page: the front page says Hello Docker!
+ * - api health: database and broker ok
+ * - message round trip: a message posted is stored in PostgreSQL, published to RabbitMQ,
+ *   consumed, and comes back delivered
+ * - data kept: the messages earlier smoke runs left (recorded in a marker file) are still
+ *   there, with the same text: data survives down/up, and later a migration
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { StackportError } from '../errors.js';
+import { json, request } from './http.js';
+
+export interface SmokeTarget {
+  /** compose or k8s: shown in the output, and part of the marker file's name. */
+  name: string;
+  baseUrl: string;
+  /** Where earlier runs' messages are recorded (shared by targets: the data moves with the app). */
+  markerFile?: string;
+}
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  ms: number;
+  detail: string;
+}
+
+interface Message {
+  id: number;
+  text: string;
+  stored: boolean;
+  delivered: boolean;
+}
+
+interface Health {
+  status: string;
+  database: { ok: boolean; error?: string };
+  broker: { ok: boolean; error?: string };
+}
+
+interface Marker {
+  messages: { id: number; text: string; target: string; at: string }[];
+}
+
+type Check = { name: string; run: (t: SmokeTarget) => Promise<string> };
+
+export const checks: Check[] = [
+  {
+    name: 'page says Hello Docker!',
+    run: async (t) => {
+      const r = await request(`${t.baseUrl}/`);
+      if (r.status !== 200) throw new Error(`GET / answered ${r.status}`);
+      if (!r.body.includes('Hello Docker!')) throw new Error(`GET / does not say Hello Docker! (got ${JSON.stringify(r.body.slice(0, 80))})`);
+      return `200 in ${r.ms} ms`;
+    },
+  },
+  {
+    name: 'api health: database and broker ok',
+    run: async (t) => {
+      const r = await request(`${t.baseUrl}/api/health`);
+      const h = json<Health>(r, 'GET /api/health');
+      if (r.status !== 200 || h.status !== 'ok') {
+        throw new Error(`GET /api/health answered ${r.status}: database ${h.database?.ok ? 'ok' : h.database?.error}, broker ${h.broker?.ok ? 'ok' : h.broker?.error}`);
+      }
+      return `database ok, broker ok`;
+    },
+  },
+  {
+    name: 'message travels through PostgreSQL and RabbitMQ',
+    run: async (t) => {
+      const text = `smoke ${t.name} ${new Date().toISOString()}`;
+      const posted = await request(`${t.baseUrl}/api/messages`, { method: 'POST', body: { text } });
+      if (posted.status !== 201) throw new Error(`POST /api/messages answered ${posted.status}: ${posted.body.slice(0, 120)}`);
+      const msg = json<Message>(posted, 'POST /api/messages');
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const r = await request(`${t.baseUrl}/api/messages/${msg.id}`);
+        const got = json<Message>(r, `GET /api/messages/${msg.id}`);
+        if (r.status === 200 && got.delivered) {
+          if (got.text !== text) throw new Error(`message ${msg.id} came back as ${JSON.stringify(got.text)}`);
+          recordMarker(t, msg.id, text);
+          return `message ${msg.id} stored and delivered`;
+        }
+        if (Date.now() > deadline) throw new Error(`message ${msg.id} was stored but not delivered within 15 s`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    },
+  },
+  {
+    name: 'earlier messages are still there',
+    run: async (t) => {
+      const marker = readMarker(t);
+      const earlier = marker.messages.slice(0, -1);
+      if (earlier.length === 0) return 'first run: nothing to compare yet';
+      const sample = [earlier[0]!, earlier[earlier.length - 1]!];
+      for (const m of sample) {
+        const r = await request(`${t.baseUrl}/api/messages/${m.id}`);
+        if (r.status !== 200) throw new Error(`message ${m.id} (posted on ${m.target} at ${m.at}) is gone: GET answered ${r.status}`);
+        const got = json<Message>(r, `GET /api/messages/${m.id}`);
+        if (got.text !== m.text) throw new Error(`message ${m.id} changed: ${JSON.stringify(got.text)} != ${JSON.stringify(m.text)}`);
+      }
+      return `${earlier.length} earlier message(s) kept (checked ${sample[0]!.id} and ${sample[1]!.id})`;
+    },
+  },
+];
+
+function readMarker(t: SmokeTarget): Marker {
+  if (!t.markerFile || !existsSync(t.markerFile)) return { messages: [] };
+  try {
+    return JSON.parse(readFileSync(t.markerFile, 'utf8')) as Marker;
+  } catch {
+    return { messages: [] };
+  }
+}
+
+function recordMarker(t: SmokeTarget, id: number, text: string): void {
+  if (!t.markerFile) return;
+  const marker = readMarker(t);
+  marker.messages.push({ id, text, target: t.name, at: new Date().toISOString() });
+  marker.messages = marker.messages.slice(-50);
+  mkdirSync(path.dirname(t.markerFile), { recursive: true });
+  writeFileSync(t.markerFile, `${JSON.stringify(marker, null, 2)}\n`);
+}
+
+export async function runSmoke(target: SmokeTarget, onResult: (r: CheckResult) => void = () => undefined): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const c of checks) {
+    const started = Date.now();
+    try {
+      const detail = await c.run(target);
+      results.push({ name: c.name, ok: true, ms: Date.now() - started, detail });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      const detail = e.cause?.code ? `${e.message} (${e.cause.code})` : e.message;
+      results.push({ name: c.name, ok: false, ms: Date.now() - started, detail });
+    }
+    onResult(results[results.length - 1]!);
+  }
+  return results;
+}
+
+export function formatResults(target: SmokeTarget, results: CheckResult[]): string {
+  const lines = results.map((r) => `${r.ok ? '✓' : '✗'} [${target.name}] ${r.name}: ${r.detail} (${r.ms} ms)`);
+  const failed = results.filter((r) => !r.ok).length;
+  lines.push(`smoke ${target.name} (${target.baseUrl}): ${results.length - failed} passed, ${failed} failed`);
+  return lines.join('\n');
+}
+
+export function assertSmokePassed(target: SmokeTarget, results: CheckResult[]): void {
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length) {
+    throw new StackportError(`smoke test failed on ${target.name}: ${failed.map((f) => `${f.name}: ${f.detail}`).join('; ')}`, {
+      hint: target.name === 'compose' ? 'see `make status` and `make logs`' : 'see `npx zx scripts/k8s.mjs status`',
+    });
+  }
+}

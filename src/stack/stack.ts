@@ -1,0 +1,290 @@
+/**
+ * The Compose stack's lifecycle: prepare (engine, Compose, images, env file, checks), up
+ * (build what changed, start, wait until healthy), down, clean, status, logs.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as compose from 'docker-compose';
+import { CommandError, StackportError, tail } from '../errors.js';
+import { run } from '../exec/run.js';
+import { ensureEngine, type EngineInfo } from '../engine/engine.js';
+import { findCompose, type ComposeCli } from '../engine/compose-cli.js';
+import { chooseImageSource, ensureDropIns, OFFICIAL, type ImageSource } from '../engine/images.js';
+import { cacheRoot } from '../engine/cache.js';
+import type { Progress } from '../ui/progress.js';
+import { ensureEnvFile, PROJECT } from './env-file.js';
+import { checkYamlSyntax, composeConfig } from './compose-file.js';
+import { parseResolvedConfig, type ResolvedConfig, type ResolvedService } from './resolved-config.js';
+import { containerLogTail, projectContainers, serviceState, type ContainerState } from './containers.js';
+import { portFree, portHolder } from './ports.js';
+
+export interface StackOptions {
+  root: string;
+  progress: Progress;
+  composeFile?: string;
+  envFile?: string;
+  project?: string;
+  /** Environment for Compose (interpolation, e.g. WEB_PORT) and for choosing implementations. */
+  env?: NodeJS.ProcessEnv;
+  /** Logs, build state and smoke markers (default <root>/.stackport). */
+  stateDir?: string;
+}
+
+export interface Stack {
+  root: string;
+  composeFile: string;
+  displayFile: string;
+  envFile: string;
+  project: string;
+  stateDir: string;
+  cli: ComposeCli;
+  engine: EngineInfo;
+  imageSource: ImageSource;
+  config: ResolvedConfig;
+  progress: Progress;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Everything `up` needs before it changes anything. Fails early, with nothing changed. */
+export async function prepareStack(options: StackOptions): Promise<Stack> {
+  const env = options.env ?? process.env;
+  const { progress, root } = options;
+  const composeFile = path.resolve(root, options.composeFile ?? env.STACKPORT_COMPOSE_FILE ?? 'compose/compose.yaml');
+  const displayFile = path.relative(process.cwd(), composeFile) || composeFile;
+  const envFile = path.resolve(options.envFile ?? path.join(path.dirname(composeFile), '.env'));
+  const project = options.project ?? env.STACKPORT_PROJECT ?? PROJECT;
+  const stateDir = options.stateDir ?? path.join(root, '.stackport');
+  const cache = cacheRoot(env);
+
+  checkYamlSyntax(composeFile, displayFile);
+  const engine = await ensureEngine({ progress, logDir: path.join(stateDir, 'logs') });
+  progress.info(`engine: Docker ${engine.serverVersion} (API ${engine.apiVersion}, ${engine.how})`);
+  const cli = await findCompose({ requested: env.STACKPORT_COMPOSE, cacheDir: cache, progress });
+  progress.info(`compose: ${cli.generation} ${cli.version} (${cli.origin})`);
+
+  const choice = await chooseImageSource({ requested: env.STACKPORT_IMAGES, progress });
+  progress.info(`images: ${choice.source} (${choice.why}; override with STACKPORT_IMAGES=official|debian)`);
+  const images = choice.source === 'debian' ? await ensureDropIns(root, cache, progress) : OFFICIAL;
+  const { created } = ensureEnvFile(envFile, images, choice.source);
+  if (created) progress.info(`credentials: generated ${path.relative(process.cwd(), envFile)} (mode 0600, git-ignored)`);
+
+  const config = parseResolvedConfig(await composeConfig(cli, composeFile, envFile, project, displayFile, env));
+  return { root, composeFile, displayFile, envFile, project, stateDir, cli, engine, imageSource: choice.source, config, progress, env };
+}
+
+function composeOptions(stack: Stack, extra: Partial<compose.IDockerComposeOptions> = {}): compose.IDockerComposeOptions {
+  return {
+    cwd: path.dirname(stack.composeFile),
+    config: stack.composeFile,
+    executable: stack.cli.executable,
+    composeOptions: ['-p', stack.project, '--env-file', stack.envFile],
+    env: { ...stack.env, DOCKER_BUILDKIT: stack.env.DOCKER_BUILDKIT ?? '0', COMPOSE_BAKE: 'false' },
+    ...extra,
+  };
+}
+
+/** Runs a docker-compose (npm) call; turns its rejection into a CommandError with the output. */
+async function composeCall(stack: Stack, what: string, call: () => Promise<compose.IDockerComposeResult>): Promise<compose.IDockerComposeResult> {
+  const started = Date.now();
+  try {
+    return await call();
+  } catch (err) {
+    const r = err as Partial<compose.IDockerComposeResult> & Error;
+    if (typeof r.exitCode === 'number' || typeof r.err === 'string') {
+      throw new CommandError(
+        { argv: [...stack.cli.argv, what], exitCode: r.exitCode ?? null, signal: null, stdout: r.out ?? '', stderr: r.err ?? '', durationMs: Date.now() - started },
+        { what: `${stack.cli.argv.join(' ')} ${what}` },
+      );
+    }
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------- build
+
+function hashTree(dir: string, h = createHash('sha256'), base = dir): ReturnType<typeof createHash> {
+  for (const name of readdirSync(dir).sort()) {
+    if (name === 'node_modules' || name === 'dist' || name === '.git') continue;
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) hashTree(full, h, base);
+    else h.update(path.relative(base, full)).update('\0').update(readFileSync(full)).update('\0');
+  }
+  return h;
+}
+
+export function buildKey(s: ResolvedService): string {
+  if (!s.build) return '';
+  const h = hashTree(s.build.context);
+  h.update(JSON.stringify([s.build.dockerfile, Object.entries(s.build.args).sort()]));
+  return h.digest('hex').slice(0, 16);
+}
+
+async function imageId(ref: string): Promise<string | undefined> {
+  const { probe } = await import('../exec/run.js');
+  const r = await probe(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref]);
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Builds the services whose build context, Dockerfile or args changed since the last build. */
+export async function buildChanged(stack: Stack, force = false): Promise<string[]> {
+  const stateFile = path.join(stack.stateDir, 'build-state.json');
+  const state: Record<string, { key: string; image: string; id: string }> = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : {};
+  const todo: ResolvedService[] = [];
+  for (const s of stack.config.services) {
+    if (!s.build) continue;
+    const key = buildKey(s);
+    const image = s.image ?? `${stack.project}-${s.name}`;
+    const id = await imageId(image);
+    const prev = state[s.name];
+    if (force || !id || !prev || prev.key !== key || prev.id !== id || prev.image !== image) todo.push(s);
+  }
+  if (todo.length === 0) return [];
+  const names = todo.map((s) => s.name);
+  await stack.progress.step(`build ${names.join(', ')}`, async (update) => {
+    await composeCall(stack, `build ${names.join(' ')}`, () =>
+      compose.buildMany(names, composeOptions(stack, { callback: (chunk) => update(lastLine(chunk.toString())) })),
+    );
+  });
+  for (const s of todo) {
+    const image = s.image ?? `${stack.project}-${s.name}`;
+    state[s.name] = { key: buildKey(s), image, id: (await imageId(image)) ?? '' };
+  }
+  mkdirSync(stack.stateDir, { recursive: true });
+  writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+  return names;
+}
+
+function lastLine(chunk: string): string {
+  const lines = chunk.split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines[lines.length - 1] ?? '').slice(0, 80);
+}
+
+// ---------------------------------------------------------------- up
+
+/** Published ports must be free, unless this stack already holds them. */
+export async function checkPorts(stack: Stack): Promise<void> {
+  const containers = await projectContainers(stack.project);
+  for (const p of stack.config.services.flatMap((s) => s.ports)) {
+    const ours = containers.some((c) => c.service === p.service && c.status === 'running' && c.ports.some((x) => x.startsWith(`${p.hostIp}:${p.published}->`)));
+    if (ours) continue;
+    if (await portFree(p.hostIp, p.published)) continue;
+    const holder = await portHolder(p.published);
+    throw new StackportError(
+      `port ${p.hostIp}:${p.published} for service ${p.service} is already in use${holder ? ` by ${holder}` : ''}`,
+      { hint: `stop whatever holds it, or publish elsewhere (e.g. WEB_PORT=${p.published + 1} make up); nothing was changed` },
+    );
+  }
+}
+
+export interface UpResult {
+  built: string[];
+  containers: ContainerState[];
+}
+
+export async function up(stack: Stack, options: { timeoutMs?: number; build?: boolean } = {}): Promise<UpResult> {
+  await checkPorts(stack);
+  const built = options.build === false ? [] : await buildChanged(stack);
+  await stack.progress.step('start containers', async (update) => {
+    try {
+      await composeCall(stack, 'up -d --no-build', () =>
+        compose.upAll(composeOptions(stack, { commandOptions: ['--no-build', '--remove-orphans'], callback: (c) => update(lastLine(c.toString())) })),
+      );
+    } catch (err) {
+      // Usually a dependency that never got healthy: name it and show its logs.
+      const failing = await failingServices(stack);
+      if (failing) throw new StackportError(failing.message, { details: failing.details, hint: 'see `make logs`; the data volumes were not touched', cause: err });
+      throw err;
+    }
+  });
+  const containers = await stack.progress.step('wait until healthy', (update) => waitHealthy(stack, options.timeoutMs ?? 180_000, update));
+  return { built, containers };
+}
+
+async function failingServices(stack: Stack): Promise<{ message: string; details: string } | undefined> {
+  const containers = await projectContainers(stack.project);
+  for (const s of stack.config.services) {
+    const state = serviceState(containers, s.name, s.hasHealthcheck);
+    if (state === 'unhealthy' || state.startsWith('exited') || state === 'restarting') {
+      const c = containers.find((x) => x.service === s.name)!;
+      return { message: `service ${s.name} did not become healthy (${state})`, details: `last log lines of ${c.name}:\n${await containerLogTail(c.id, 15)}` };
+    }
+  }
+  return undefined;
+}
+
+export async function waitHealthy(stack: Stack, timeoutMs: number, update: (d: string) => void = () => undefined): Promise<ContainerState[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const containers = await projectContainers(stack.project);
+    const states = stack.config.services.map((s) => ({ s, state: serviceState(containers, s.name, s.hasHealthcheck) }));
+    update(states.map(({ s, state }) => `${s.name} ${state}`).join(', '));
+    const bad = states.find(({ s, state }) => {
+      if (state === 'unhealthy' || state.startsWith('exited')) return true;
+      const c = containers.find((x) => x.service === s.name);
+      return state === 'restarting' && (c?.restartCount ?? 0) >= 3;
+    });
+    if (bad) {
+      const c = containers.find((x) => x.service === bad.s.name)!;
+      throw new StackportError(`service ${bad.s.name} did not become healthy (${bad.state})`, {
+        details: `last log lines of ${c.name}:\n${await containerLogTail(c.id, 15)}`,
+        hint: 'see `make logs`; the data volumes were not touched',
+      });
+    }
+    if (states.every(({ state }) => state === 'healthy' || state === 'running')) return containers;
+    if (Date.now() > deadline) {
+      const waiting = states.filter(({ state }) => state !== 'healthy' && state !== 'running');
+      const first = waiting[0]!;
+      const c = containers.find((x) => x.service === first.s.name);
+      throw new StackportError(
+        `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${waiting.map((w) => `${w.s.name} (${w.state})`).join(', ')}`,
+        { details: c ? `last log lines of ${c.name}:\n${await containerLogTail(c.id, 15)}` : undefined, hint: 'see `make logs`' },
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+// ---------------------------------------------------------------- down, status, logs
+
+export async function down(stack: Stack, options: { volumes?: boolean } = {}): Promise<void> {
+  const args = ['--remove-orphans', ...(options.volumes ? ['--volumes'] : [])];
+  await stack.progress.step(options.volumes ? 'remove containers, network and volumes' : 'remove containers and network (volumes kept)', async () => {
+    await composeCall(stack, `down ${args.join(' ')}`, () => compose.downAll(composeOptions(stack, { commandOptions: args })));
+  });
+}
+
+export async function statusTable(stack: Stack): Promise<string> {
+  const containers = await projectContainers(stack.project);
+  const rows = stack.config.services.map((s) => {
+    const mine = containers.filter((c) => c.service === s.name);
+    return [s.name, serviceState(containers, s.name, s.hasHealthcheck), mine.map((c) => c.image).join(' ') || s.image || '', mine.flatMap((c) => c.ports).join(' ')];
+  });
+  const head = ['SERVICE', 'STATE', 'IMAGE', 'PORTS'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export async function logs(stack: Stack, options: { tail?: number; follow?: boolean; services?: string[] } = {}): Promise<void> {
+  const args = [...stack.cli.argv, '-f', stack.composeFile, '-p', stack.project, '--env-file', stack.envFile, 'logs', '--no-color', `--tail=${options.tail ?? 100}`];
+  if (options.follow) args.push('--follow');
+  const { spawn } = await import('node:child_process');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(args[0]!, [...args.slice(1), ...(options.services ?? [])], { stdio: 'inherit', cwd: path.dirname(stack.composeFile), env: stack.env });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 || options.follow ? resolve() : reject(new StackportError(`compose logs exited with ${code}`))));
+  });
+}
+
+/** Runs a command inside a service's container (`compose exec -T`). */
+export async function execIn(stack: Stack, service: string, command: string[], input?: string): Promise<string> {
+  const r = await run([...stack.cli.argv, '-f', stack.composeFile, '-p', stack.project, '--env-file', stack.envFile, 'exec', '-T', service, ...command], {
+    cwd: path.dirname(stack.composeFile),
+    env: stack.env,
+    input,
+    what: `exec in ${service}: ${command.join(' ')}`,
+  });
+  return r.stdout;
+}
+
+export { tail };
