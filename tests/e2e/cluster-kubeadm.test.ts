@@ -1,0 +1,207 @@
+/**
+ * The kubeadm provider on this host, for real: builds (cached) and starts a single-node cluster,
+ * then checks what a user of the cluster would notice. Needs root, Linux, Go and apt (cold:
+ * ~25 min on 2 cores; warm: about a minute). The last test takes the cluster down.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { probe, run } from '../../src/exec/run.js';
+import { HOST } from '../../src/cluster/cache.js';
+import { BRIDGE } from '../../src/cluster/cni.js';
+import { ourShims, podProcesses } from '../../src/cluster/cleanup.js';
+import { isAlive, readPid } from '../../src/cluster/daemon.js';
+import { layerFromDir, scratchRootfs, writeImageArchive } from '../../src/cluster/image-archive.js';
+import { busyboxVersion } from '../../src/cluster/images.js';
+import { KubeadmProvider } from '../../src/cluster/kubeadm.js';
+import { Kubectl } from '../../src/cluster/kubectl.js';
+import { mountsUnder } from '../../src/cluster/mounts.js';
+import { SilentProgress } from '../../src/ui/progress.js';
+
+jest.setTimeout(60 * 60_000);
+
+const root = resolve(__dirname, '../..');
+const provider = new KubeadmProvider({ root });
+const ns = `e2e-${process.pid}`;
+let k: Kubectl;
+let helper: string;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String((last as Error)?.message ?? last ?? '')}`);
+    await sleep(1000);
+  }
+}
+
+async function podPhase(name: string): Promise<string> {
+  return (await k.run(['-n', ns, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}'])).stdout;
+}
+
+beforeAll(async () => {
+  await provider.create({ progress: new SilentProgress() });
+  k = new Kubectl(provider.cache.binary('kubectl'), await provider.kubeconfig());
+  helper = `stackport.local/busybox:${await busyboxVersion()}`;
+  await k.run(['create', 'namespace', ns]);
+});
+
+afterAll(async () => {
+  if (k) await probe([k.binary, '--kubeconfig', k.kubeconfig, 'delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+});
+
+test('the node is Ready and runs the built release on our containerd', async () => {
+  const nodes = await provider.nodes();
+  expect(nodes).toHaveLength(1);
+  expect(nodes[0]!.ready).toBe(true);
+  expect(nodes[0]!.kubeletVersion).toBe('v1.34.4');
+  expect(nodes[0]!.containerRuntime).toMatch(/^containerd:\/\/2\./);
+  const status = await provider.status();
+  expect(status.state).toBe('running');
+  expect(await readFile(await provider.kubeconfig(), 'utf8')).toContain('certificate-authority-data');
+});
+
+test('a Pod runs from an image built locally (no registry)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stackport-e2e-image-'));
+  try {
+    const marker = `built-here-${Date.now()}`;
+    const rootfs = join(dir, 'rootfs');
+    await scratchRootfs(rootfs, { 'bin/busybox': '/bin/busybox' }, { 'bin/sh': 'busybox', 'bin/cat': 'busybox', 'bin/sleep': 'busybox' });
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(rootfs, 'marker.txt'), `${marker}\n`);
+    await layerFromDir(rootfs, join(dir, 'layer.tar'));
+    const image = `stackport.local/e2e-marker:${process.pid}`;
+    await writeImageArchive({ tags: [image], layers: [join(dir, 'layer.tar')], config: { Cmd: ['sh', '-c', 'cat /marker.txt; sleep 3600'] } }, join(dir, 'image.tar'));
+    await provider.loadArchives([join(dir, 'image.tar')]);
+    await k.run(['-n', ns, 'run', 'marker', `--image=${image}`, '--image-pull-policy=Never', '--restart=Never']);
+    await waitFor('marker pod Running', async () => (await podPhase('marker')) === 'Running');
+    const logs = await waitFor('marker log', async () => {
+      const out = (await k.run(['-n', ns, 'logs', 'marker'])).stdout;
+      return out.includes(marker) ? out : undefined;
+    });
+    expect(logs.trim()).toBe(marker);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a PVC of the default StorageClass binds and keeps data on the node', async () => {
+  await k.apply(`
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: { name: data, namespace: ${ns} }
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: { requests: { storage: 64Mi } }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: writer, namespace: ${ns} }
+spec:
+  restartPolicy: Never
+  containers:
+  - name: w
+    image: ${helper}
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, 'echo persisted > /data/file && cat /data/file']
+    volumeMounts: [{ name: d, mountPath: /data }]
+  volumes: [{ name: d, persistentVolumeClaim: { claimName: data } }]
+`);
+  await waitFor('writer Succeeded', async () => (await podPhase('writer')) === 'Succeeded');
+  const phase = (await k.run(['-n', ns, 'get', 'pvc', 'data', '-o', 'jsonpath={.status.phase}'])).stdout;
+  expect(phase).toBe('Bound');
+  const pv = (await k.run(['-n', ns, 'get', 'pvc', 'data', '-o', 'jsonpath={.spec.volumeName}'])).stdout;
+  const path = (await k.run(['get', 'pv', pv, '-o', 'jsonpath={.spec.hostPath.path}{.spec.local.path}'])).stdout;
+  expect(path.startsWith(HOST.localVolumes)).toBe(true);
+  expect(await readFile(join(path, 'file'), 'utf8')).toBe('persisted\n');
+});
+
+test('a Service name resolves through CoreDNS from another Pod, and the NodePort is on 127.0.0.1:8090', async () => {
+  await k.apply(`
+apiVersion: v1
+kind: Pod
+metadata: { name: web, namespace: ${ns}, labels: { app: web } }
+spec:
+  containers:
+  - name: web
+    image: ${helper}
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, 'mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 8080 -h /www']
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: ${ns} }
+spec:
+  type: NodePort
+  selector: { app: web }
+  ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }]
+`);
+  await waitFor('web Running', async () => (await podPhase('web')) === 'Running');
+  const clusterIp = (await k.run(['-n', ns, 'get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+  const fqdn = `web.${ns}.svc.cluster.local`;
+  // busybox nslookup has its own resolver; then fetch through the resolved Service IP
+  const script = `nslookup ${fqdn} && printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 $(nslookup ${fqdn} | awk '/^Address/ {a=$NF} END {print a}') 80`;
+  await k.run(['-n', ns, 'run', 'client', `--image=${helper}`, '--image-pull-policy=IfNotPresent', '--restart=Never', '--', 'sh', '-c', script]);
+  await waitFor('client done', async () => ['Succeeded', 'Failed'].includes(await podPhase('client')));
+  const out = (await k.run(['-n', ns, 'logs', 'client'])).stdout;
+  expect(out).toContain(clusterIp);
+  expect(out).toContain('hello-from-web');
+  expect(await podPhase('client')).toBe('Succeeded');
+  // the provider's app entry: 127.0.0.1:8090 on the host → NodePort 30080
+  const body = await waitFor('entry answers', async () => {
+    const r = await fetch(provider.entry(), { signal: AbortSignal.timeout(5000) });
+    return r.ok ? r.text() : undefined;
+  }, 60_000);
+  expect(body.trim()).toBe('hello-from-web');
+});
+
+test('a killed kubelet is restarted and the cluster recovers', async () => {
+  const kubelet = provider.cache.binary('kubelet');
+  const before = await readPid('kubelet');
+  expect(before && isAlive(before)).toBe(true);
+  process.kill(before!, 'SIGKILL');
+  const after = await waitFor('a new kubelet', async () => {
+    const p = await readPid('kubelet');
+    return p && p !== before && isAlive(p) ? p : undefined;
+  }, 60_000);
+  expect((await readFile(`/proc/${after}/cmdline`, 'utf8')).split('\0')[0]).toBe(kubelet);
+  await provider.waitReady(120_000);
+  await k.run(['-n', ns, 'run', 'after-restart', `--image=${helper}`, '--image-pull-policy=IfNotPresent', '--restart=Never', '--', 'true']);
+  await waitFor('pod after restart', async () => (await podPhase('after-restart')) === 'Succeeded');
+});
+
+test('a second up is a fast no-op', async () => {
+  const containerd = await readPid('containerd');
+  const supervisor = await readPid('kubelet-supervisor');
+  const started = Date.now();
+  await provider.create({ progress: new SilentProgress() });
+  expect(Date.now() - started).toBeLessThan(20_000);
+  expect(await readPid('containerd')).toBe(containerd);
+  expect(await readPid('kubelet-supervisor')).toBe(supervisor);
+});
+
+test('down leaves no process, mount, interface or rule behind', async () => {
+  const pids = ['containerd', 'kubelet-supervisor', 'kubelet', 'entry-forward'];
+  const running = (await Promise.all(pids.map(readPid))).filter((p): p is number => p !== undefined);
+  expect(running.length).toBeGreaterThanOrEqual(4);
+  await provider.delete({ progress: new SilentProgress() });
+  for (const p of running) expect(isAlive(p)).toBe(false);
+  expect(await ourShims()).toEqual([]);
+  expect((await podProcesses()).filter(isAlive)).toEqual([]);
+  expect(await mountsUnder(['/var/lib/kubelet', HOST.run, HOST.lib])).toEqual([]);
+  expect((await probe(['ip', 'link', 'show', BRIDGE])).exitCode).not.toBe(0);
+  const rules = (await run(['iptables-save'])).stdout;
+  expect(rules).not.toMatch(/KUBE-|CNI-|STACKPORT-/);
+  expect((await probe(['test', '-e', '/etc/kubernetes/manifests'])).exitCode).not.toBe(0);
+  expect((await provider.status()).state).toBe('absent');
+  // nothing answers on the app entry any more
+  await expect(fetch(provider.entry(), { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+});
