@@ -1,0 +1,210 @@
+/**
+ * The app model: what a Compose file describes, in plain typed data. The loader
+ * (src/compose) builds it; the transform (src/k8s) reads it. No YAML types past here.
+ */
+
+/** Where something came from in the user's files (1-based line and column). */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** Something the generator could not map exactly, and what it did instead. */
+export interface Warning {
+  message: string;
+  pos?: SourcePos;
+}
+
+export interface App {
+  /** Compose project name (top-level `name`, else the directory of the file). */
+  name: string;
+  /** The Compose file the model was loaded from. */
+  file: string;
+  services: Service[];
+  volumes: NamedVolume[];
+  networks: NetworkDef[];
+  secrets: FileObject[];
+  configs: FileObject[];
+  warnings: Warning[];
+}
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface PortMapping {
+  /** Container port. */
+  target: number;
+  /** Host port; undefined when only the container port is given (a random host port in Compose). */
+  published?: number;
+  hostIp?: string;
+  protocol: Protocol;
+  pos: SourcePos;
+}
+
+export interface ExposedPort {
+  port: number;
+  protocol: Protocol;
+  pos: SourcePos;
+}
+
+export type MountType = 'volume' | 'bind' | 'tmpfs';
+
+export interface Mount {
+  type: MountType;
+  /** Named volume or host path (already resolved against the Compose file's directory); undefined for anonymous volumes and tmpfs. */
+  source?: string;
+  /** Source as written, for messages. */
+  sourceText?: string;
+  target: string;
+  readOnly: boolean;
+  /**
+   * For bind mounts: what exists at the path when the model was built, for paths inside the
+   * project; `host` for paths outside it (not looked at, so the output does not depend on the machine).
+   */
+  hostKind?: 'file' | 'directory' | 'missing' | 'other' | 'host';
+  /** For tmpfs: size in bytes. */
+  tmpfsSize?: number;
+  pos: SourcePos;
+}
+
+/** An environment variable; its value is either literal or read from the environment at apply time. */
+export interface EnvVar {
+  name: string;
+  /** Literal value, fully known at generate time. */
+  value: string;
+  /**
+   * The value as written when it references variables (`${PASSWORD}`): such values are
+   * resolved when the manifests are applied, from the env file, so generated output never
+   * depends on whose machine generated it. Undefined for literals.
+   */
+  template?: string;
+  /** The name says secret (PASSWORD, TOKEN, KEY, ...): the value never goes into manifests. */
+  secret: boolean;
+  pos: SourcePos;
+}
+
+export type HealthcheckKind = 'exec' | 'shell';
+
+export interface Healthcheck {
+  kind: HealthcheckKind;
+  /** argv for exec (`CMD`), or [script] for shell (`CMD-SHELL` or a string). */
+  command: string[];
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  retries: number;
+  startPeriodSeconds?: number;
+  startIntervalSeconds?: number;
+  pos: SourcePos;
+}
+
+export type DependencyCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
+
+export interface Dependency {
+  service: string;
+  condition: DependencyCondition;
+  required: boolean;
+  pos: SourcePos;
+}
+
+export interface ResourceSpec {
+  /** CPUs as a decimal string (`0.5`). */
+  cpus?: string;
+  /** Bytes. */
+  memoryBytes?: number;
+}
+
+export interface UpdatePolicy {
+  parallelism?: number;
+  order: 'start-first' | 'stop-first';
+}
+
+export type RestartPolicy = 'no' | 'always' | 'on-failure' | 'unless-stopped';
+
+export interface PlacementConstraint {
+  key: string;
+  operator: 'In' | 'NotIn';
+  value: string;
+  pos: SourcePos;
+}
+
+export interface ServiceSecretRef {
+  source: string;
+  target: string;
+  mode?: number;
+  pos: SourcePos;
+}
+
+export interface Service {
+  name: string;
+  pos: SourcePos;
+  image: string;
+  /** The image is built by Compose (`build:`); the cluster gets it from the local image store. */
+  built: boolean;
+  build?: { context: string; dockerfile?: string };
+  command?: string[];
+  entrypoint?: string[];
+  workingDir?: string;
+  user?: string;
+  hostname?: string;
+  environment: EnvVar[];
+  ports: PortMapping[];
+  expose: ExposedPort[];
+  mounts: Mount[];
+  secrets: ServiceSecretRef[];
+  configs: ServiceSecretRef[];
+  healthcheck?: Healthcheck;
+  /** healthcheck.disable or test NONE. */
+  healthcheckDisabled: boolean;
+  dependsOn: Dependency[];
+  mode: 'replicated' | 'global';
+  replicas: number;
+  limits: ResourceSpec;
+  reservations: ResourceSpec;
+  update?: UpdatePolicy;
+  /** As written; undefined when the file does not say (Compose's default is `no`). */
+  restart?: RestartPolicy;
+  capAdd: string[];
+  capDrop: string[];
+  maxRestartAttempts?: number;
+  placement: PlacementConstraint[];
+  labels: Record<string, string>;
+  /** deploy.labels: on the workload object. */
+  deployLabels: Record<string, string>;
+  networks: string[];
+  profiles: string[];
+  stopGracePeriodSeconds?: number;
+  readOnlyRootFilesystem: boolean;
+  privileged: boolean;
+  tty: boolean;
+  stdinOpen: boolean;
+}
+
+export interface NamedVolume {
+  name: string;
+  external: boolean;
+  /** Requested size (`x-stackport-size` or driver_opts size), default applied by the transform. */
+  size?: string;
+  pos: SourcePos;
+}
+
+export interface NetworkDef {
+  name: string;
+  internal: boolean;
+  external: boolean;
+  pos: SourcePos;
+}
+
+/** A top-level `secrets:` or `configs:` entry. */
+export interface FileObject {
+  name: string;
+  /** Absolute path of the file it reads, when file based. */
+  file?: string;
+  /** The path as written (relative), for messages and staging. */
+  fileText?: string;
+  /** Inline content (`configs.x.content`). */
+  content?: string;
+  /** Read from this environment variable at apply time (`environment:`). */
+  environment?: string;
+  external: boolean;
+  pos: SourcePos;
+}
