@@ -3,7 +3,7 @@
 // share one engine and one cluster), with jest's JSON results written to .stackport/test-results/.
 // Prints the closing line "N passed, N failed" from those results (CI reads it).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -43,5 +43,7 @@ if (existsSync(outputFile)) {
   console.error('jest wrote no results (counted as one failed test)');
 }
 
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+const summary = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
+writeFileSync(path.join(outDir, 'summary.txt'), `${summary}\n`);
+console.log(summary);
 process.exit(failed > 0 || jest.status !== 0 || tc.status !== 0 ? 1 : 0);

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { StackportError } from '../errors.js';
 import { ConsoleProgress, formatMs } from '../ui/progress.js';
 import { assertSmokePassed, formatResults, runSmoke, type SmokeTarget } from '../smoke/smoke.js';
-import { down, logs, prepareStack, statusTable, up, type Stack } from './stack.js';
-import { engineVersion } from '../engine/engine.js';
+import { down, logs, prepareStack, removeProject, statusTable, up, type Stack } from './stack.js';
+import { engineVersion, ensureEngine } from '../engine/engine.js';
 
 export interface CommandContext {
   root: string;
@@ -56,10 +56,11 @@ export function smokeTarget(stack: Stack): SmokeTarget {
   const web = stack.config.services.find((s) => s.name === 'web')?.ports[0];
   if (!web) throw new StackportError('service web publishes no port; the smoke suite needs it', { hint: 'publish web on 127.0.0.1' });
   const host = web.hostIp === '0.0.0.0' ? '127.0.0.1' : web.hostIp;
-  return { name: 'compose', baseUrl: `http://${host}:${web.published}`, markerFile: markerFile(stack.stateDir) };
+  return { name: 'compose', baseUrl: `http://${host}:${web.published}`, markerFile: markerFile(stack.stateDir, stack.project) };
 }
 
-export const markerFile = (stateDir: string) => path.join(stateDir, 'smoke-marker.json');
+/** The smoke suite's record of messages it left, per project (volumes are per project). */
+export const markerFile = (stateDir: string, project: string) => path.join(stateDir, `smoke-${project}.json`);
 
 async function smoke(stack: Stack, progress: ConsoleProgress, out: NodeJS.WritableStream): Promise<void> {
   const target = smokeTarget(stack);
@@ -94,14 +95,20 @@ export async function downCommand(argv: string[], ctx: CommandContext, options: 
   const flags = parseFlags(argv, ['-f']);
   const stack = await existingStack(ctx, flags.file);
   const out = ctx.out ?? process.stdout;
-  if (!stack) {
+  const project = process.env.STACKPORT_PROJECT ?? 'stackport';
+  if (!stack && options.volumes) {
+    // No env file here (a fresh clone next to an old run's data): clean by Compose's labels.
+    const progress = new ConsoleProgress();
+    await ensureEngine({ progress, logDir: path.join(ctx.root, '.stackport', 'logs') });
+    await removeProject(project, progress, { volumes: true });
+  } else if (!stack) {
     out.write('nothing to stop: no stack was started here (or the engine is not running)\n');
   } else {
     const progress = new ConsoleProgress();
     await down({ ...stack, progress }, { volumes: options.volumes });
   }
   if (options.volumes) {
-    rmSync(markerFile(path.join(ctx.root, '.stackport')), { force: true });
+    rmSync(markerFile(stack?.stateDir ?? path.join(ctx.root, '.stackport'), stack?.project ?? process.env.STACKPORT_PROJECT ?? 'stackport'), { force: true });
     rmSync(path.join(ctx.root, '.stackport', 'build-state.json'), { force: true });
     out.write('removed containers, network and data volumes\n');
   } else {

@@ -66,6 +66,15 @@ export async function prepareStack(options: StackOptions): Promise<Stack> {
   const choice = await chooseImageSource({ requested: env.STACKPORT_IMAGES, progress });
   progress.info(`images: ${choice.source} (${choice.why}; override with STACKPORT_IMAGES=official|debian)`);
   const images = choice.source === 'debian' ? await ensureDropIns(root, cache, progress) : OFFICIAL;
+  if (!existsSync(envFile)) {
+    // New credentials cannot open old data: refuse rather than start a stack that cannot log in.
+    const volumes = await projectVolumes(project);
+    if (volumes.length) {
+      throw new StackportError(`data volumes of project ${project} exist (${volumes.join(', ')}) but ${path.relative(process.cwd(), envFile)}, which holds their credentials, is missing`, {
+        hint: `restore that file, or delete the old data with \`make clean\` (STACKPORT_PROJECT=${project}); nothing was changed`,
+      });
+    }
+  }
   const { created } = ensureEnvFile(envFile, images, choice.source);
   if (created) progress.info(`credentials: generated ${path.relative(process.cwd(), envFile)} (mode 0600, git-ignored)`);
 
@@ -246,6 +255,29 @@ export async function waitHealthy(stack: Stack, timeoutMs: number, update: (d: s
 }
 
 // ---------------------------------------------------------------- down, status, logs
+
+export async function projectVolumes(project: string): Promise<string[]> {
+  const r = await run(['docker', 'volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`]);
+  return r.stdout.split('\n').filter(Boolean).sort();
+}
+
+/**
+ * Removes everything of a project by Compose's labels: containers, networks and volumes.
+ * Works without the Compose file or its env file (a stack left by a killed or older run).
+ */
+export async function removeProject(project: string, progress: Progress, options: { volumes: boolean }): Promise<void> {
+  const label = `label=com.docker.compose.project=${project}`;
+  await progress.step(`remove project ${project} by its labels`, async () => {
+    const ids = (await run(['docker', 'ps', '-aq', '--filter', label])).stdout.split('\n').filter(Boolean);
+    if (ids.length) await run(['docker', 'rm', '-f', '-v', ...ids], { what: 'docker rm' });
+    const nets = (await run(['docker', 'network', 'ls', '-q', '--filter', label])).stdout.split('\n').filter(Boolean);
+    if (nets.length) await run(['docker', 'network', 'rm', ...nets], { what: 'docker network rm' });
+    if (options.volumes) {
+      const vols = await projectVolumes(project);
+      if (vols.length) await run(['docker', 'volume', 'rm', ...vols], { what: 'docker volume rm' });
+    }
+  });
+}
 
 export async function down(stack: Stack, options: { volumes?: boolean } = {}): Promise<void> {
   const args = ['--remove-orphans', ...(options.volumes ? ['--volumes'] : [])];
