@@ -50,6 +50,13 @@ export async function findCompose(options: FindComposeOptions): Promise<ComposeC
   if (want !== 'v1') {
     const plugin = await versionOf(['docker', 'compose']);
     if (plugin && !plugin.startsWith('1.')) return cli(['docker', 'compose'], plugin, 'docker compose plugin');
+    // stackport's own build exists only because no v2 was found before: use it without
+    // probing PATH again (Debian's Python v1 takes a second just to print its version).
+    const built = composeV2Path(options.cacheDir);
+    if (existsSync(built)) {
+      const v = await versionOf([built]);
+      if (v) return cli([built], v, `built from its Go module (${built})`);
+    }
     const standalone = (await which('docker-compose')) ? await versionOf(['docker-compose']) : undefined;
     if (standalone && !standalone.startsWith('1.')) return cli(['docker-compose'], standalone, 'docker-compose on PATH');
     const cached = composeV2Path(options.cacheDir);

@@ -46,9 +46,22 @@ export async function imageExists(ref: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
-async function imageLabel(ref: string, label: string): Promise<string | undefined> {
-  const r = await probe(['docker', 'image', 'inspect', '--format', `{{index .Config.Labels "${label}"}}`, ref]);
-  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+/** Every local image as `repo:tag`: one engine call. */
+export async function localImages(): Promise<Set<string>> {
+  const r = await probe(['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
+  return new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+}
+
+/** The stackport recipe label of each given image that exists (one engine call; missing ones are left out). */
+export async function recipeLabels(refs: string[]): Promise<Map<string, string>> {
+  const r = await probe(['docker', 'image', 'inspect', '--format', '{{json .RepoTags}} {{index .Config.Labels "org.stackport.recipe"}}', ...refs]);
+  const out = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(\[.*?\]) ?(.*)$/.exec(line.trim());
+    if (!m) continue;
+    for (const tag of JSON.parse(m[1]!) as string[]) out.set(tag, m[2] === '<no value>' ? '' : m[2]!);
+  }
+  return out;
 }
 
 export interface ChooseOptions {
@@ -67,8 +80,8 @@ export async function chooseImageSource(options: ChooseOptions): Promise<{ sourc
   if (requested !== 'auto') {
     throw new StackportError(`STACKPORT_IMAGES=${options.requested} is not a known image source`, { hint: 'use official, debian or auto' });
   }
-  const local = await Promise.all(Object.values(OFFICIAL).map(imageExists));
-  if (local.every(Boolean)) return { source: 'official', why: 'official images are present locally' };
+  const local = await localImages();
+  if (Object.values(OFFICIAL).every((ref) => local.has(ref))) return { source: 'official', why: 'official images are present locally' };
   if (await registryAnswers()) return { source: 'official', why: 'a registry answers' };
   return { source: 'debian', why: 'no registry answers' };
 }
@@ -152,10 +165,11 @@ export async function ensureDropIns(repoRoot: string, cacheDir: string, progress
   const caText = existsSync(HOST_CA_BUNDLE) ? readFileSync(HOST_CA_BUNDLE, 'utf8') : '';
   const todo: typeof DROP_INS = [];
   const hashes = new Map<string, string>();
+  const labels = await recipeLabels(DROP_INS.map((d) => d.tag));
   for (const d of DROP_INS) {
     const hash = recipeHash(path.join(repoRoot, 'compose', 'images', d.dir), [caText]);
     hashes.set(d.tag, hash);
-    if ((await imageLabel(d.tag, 'org.stackport.recipe')) !== hash) todo.push(d);
+    if (labels.get(d.tag) !== hash) todo.push(d);
   }
   // Build in parallel: each is mostly apt downloads and unpacking.
   await Promise.all(

@@ -60,10 +60,11 @@ export async function prepareStack(options: StackOptions): Promise<Stack> {
   checkYamlSyntax(composeFile, displayFile);
   const engine = await ensureEngine({ progress, logDir: path.join(stateDir, 'logs') });
   progress.info(`engine: Docker ${engine.serverVersion} (API ${engine.apiVersion}, ${engine.how})`);
-  const cli = await findCompose({ requested: env.STACKPORT_COMPOSE, cacheDir: cache, progress });
+  const [cli, choice] = await Promise.all([
+    findCompose({ requested: env.STACKPORT_COMPOSE, cacheDir: cache, progress }),
+    chooseImageSource({ requested: env.STACKPORT_IMAGES, progress }),
+  ]);
   progress.info(`compose: ${cli.generation} ${cli.version} (${cli.origin})`);
-
-  const choice = await chooseImageSource({ requested: env.STACKPORT_IMAGES, progress });
   progress.info(`images: ${choice.source} (${choice.why}; override with STACKPORT_IMAGES=official|debian)`);
   const images = choice.source === 'debian' ? await ensureDropIns(root, cache, progress) : OFFICIAL;
   if (!existsSync(envFile)) {

@@ -1,0 +1,7 @@
+#!/usr/bin/env -S npx zx
+// make bench-up: make up vs plain Compose, side by side (--runs=N, default 5).
+import { register } from 'tsx/esm/api';
+register();
+const { report } = await import('../../src/ui/report.ts');
+const { benchUp } = await import('../../src/bench/up-bench.ts');
+benchUp(process.argv.slice(2), { root: new URL('../..', import.meta.url).pathname }).catch(report);
