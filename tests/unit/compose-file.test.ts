@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkYamlSyntax } from '../../src/stack/compose-file';
-import { StackportError } from '../../src/errors';
+import { checkYamlSyntax } from '../../src/stack/compose-file.js';
+import { StackportError } from '../../src/errors.js';
 
 function located(text: string): string {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'stackport-cf-')), 'compose.yaml');

@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureEnvFile, parseEnvFile } from '../../src/stack/env-file';
-import { DEBIAN, OFFICIAL } from '../../src/engine/images';
-import { StackportError } from '../../src/errors';
+import { ensureEnvFile, parseEnvFile } from '../../src/stack/env-file.js';
+import { DEBIAN, OFFICIAL } from '../../src/engine/images.js';
+import { StackportError } from '../../src/errors.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'stackport-env-'));
 

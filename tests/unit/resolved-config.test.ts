@@ -1,4 +1,4 @@
-import { parsePort, parseResolvedConfig } from '../../src/stack/resolved-config';
+import { parsePort, parseResolvedConfig } from '../../src/stack/resolved-config.js';
 
 describe('resolved Compose config', () => {
   test('v2 long port syntax', () => {
