@@ -46,7 +46,7 @@ interface Marker {
   messages: { id: number; text: string; target: string; at: string }[];
 }
 
-type Check = { name: string; run: (t: SmokeTarget) => Promise<string> };
+type Check = { name: string; run: (t: SmokeTarget, startedAt: string) => Promise<string> };
 
 export const checks: Check[] = [
   {
@@ -92,9 +92,9 @@ export const checks: Check[] = [
   },
   {
     name: 'earlier messages are still there',
-    run: async (t) => {
+    run: async (t, startedAt) => {
       const marker = readMarker(t);
-      const earlier = marker.messages.slice(0, -1);
+      const earlier = marker.messages.filter((m) => m.at < startedAt);
       if (earlier.length === 0) return 'first run: nothing to compare yet';
       const sample = [earlier[0]!, earlier[earlier.length - 1]!];
       for (const m of sample) {
@@ -128,10 +128,11 @@ function recordMarker(t: SmokeTarget, id: number, text: string): void {
 
 export async function runSmoke(target: SmokeTarget, onResult: (r: CheckResult) => void = () => undefined): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
+  const startedAt = new Date().toISOString();
   for (const c of checks) {
     const started = Date.now();
     try {
-      const detail = await c.run(target);
+      const detail = await c.run(target, startedAt);
       results.push({ name: c.name, ok: true, ms: Date.now() - started, detail });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
