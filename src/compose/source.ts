@@ -82,7 +82,8 @@ export function parseText(text: string, display: string, limits: ParseLimits = D
     return { problems: [{ message: `file is larger than the ${formatBytes(limits.maxBytes)} limit for a Compose file`, pos: at(1, 1) }] };
   }
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, merge: true, prettyErrors: false, uniqueKeys: true, strict: true });
+  // Duplicate keys are found while converting (yaml's own check is quadratic in the size of a mapping).
+  const doc = parseDocument(text, { lineCounter: lc, merge: true, prettyErrors: false, uniqueKeys: false, strict: true });
   const posOf = (offset: number | undefined): SourcePos => {
     const p = lc.linePos(offset ?? 0);
     return at(p.line, p.col);
@@ -142,6 +143,10 @@ function convert(doc: Document, node: YamlNode, posOf: (o: number | undefined) =
         continue;
       }
       const key = isScalar(keyNode) ? (typeof keyNode.value === 'symbol' ? String(keyNode.source) : String(keyNode.value)) : keyNode ? String(keyNode) : '';
+      if (entries.has(key)) {
+        problems.push({ message: 'YAML: Map keys must be unique', pos: keyPos });
+        continue;
+      }
       const value: PNode = pair.value ? convert(doc, pair.value as YamlNode, posOf, problems, seen) : { kind: 'scalar', value: null, raw: '', pos: keyPos };
       entries.set(key, { keyPos, value });
     }

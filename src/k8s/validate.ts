@@ -40,7 +40,7 @@ export async function schemaValidator(): Promise<ObjectValidator> {
     const Model = classes.get(`${o.apiVersion}/${o.kind}`);
     if (!Model) return `${o.kind} ${o.metadata?.name ?? ''}: no schema for ${o.apiVersion}/${o.kind}`;
     try {
-      new Model(JSON.parse(JSON.stringify(o))).validate();
+      new Model(o).validate();
       return undefined;
     } catch (e) {
       return `${o.kind} ${o.metadata?.name ?? ''}: ${e instanceof Error ? e.message.split('\n').join('; ') : String(e)}`;
