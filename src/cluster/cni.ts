@@ -1,5 +1,5 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HOST } from './cache.js';
 
 export const POD_SUBNET = '10.244.0.0/16';
@@ -52,4 +52,5 @@ export async function writeCniConfig(): Promise<void> {
 export async function removeCniState(): Promise<void> {
   await rm(HOST.cniConfDir, { recursive: true, force: true });
   await rm(HOST.cniDataDir, { recursive: true, force: true });
+  await rm(dirname(HOST.cniConfDir), { recursive: true, force: true });
 }

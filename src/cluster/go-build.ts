@@ -1,7 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { run } from '../exec/run.js';
+import { run, which } from '../exec/run.js';
+import { StackportError } from '../errors.js';
 import type { Progress } from '../ui/progress.js';
 
 /**
@@ -86,6 +87,9 @@ export async function buildGoComponent(c: GoComponent, o: GoBuildOptions): Promi
   const missing: GoProgram[] = [];
   for (const p of c.programs) if (!(await isBuilt(o.binDir, p.out, c.version))) missing.push(p);
   if (missing.length === 0) return;
+  if (!(await which('go'))) {
+    throw new StackportError('the Go toolchain (go) is not on PATH', { hint: 'the kubeadm provider builds Kubernetes from Go modules: install Go 1.24+' });
+  }
 
   const dir = join(o.srcDir, c.name);
   await mkdir(dir, { recursive: true });

@@ -27,9 +27,6 @@ export async function ensureHostPackages(progress: Progress): Promise<void> {
   // static linking of pause needs the C library's static archive
   const { stat } = await import('node:fs/promises');
   if (!(await stat('/usr/lib/x86_64-linux-gnu/libc.a').then(() => true, () => false))) missing.add('libc6-dev');
-  if (!(await which('go'))) {
-    throw new StackportError('the Go toolchain (go) is not on PATH', { hint: 'the kubeadm provider builds Kubernetes from Go modules: install Go 1.24+' });
-  }
   if (missing.size === 0) return;
   if (!(await which('apt-get'))) {
     throw new StackportError(`missing packages: ${[...missing].join(' ')}`, { hint: 'install them with your package manager' });
