@@ -186,6 +186,14 @@ test('a second up is a fast no-op', async () => {
   expect(Date.now() - started).toBeLessThan(20_000);
   expect(await readPid('containerd')).toBe(containerd);
   expect(await readPid('kubelet-supervisor')).toBe(supervisor);
+  // the CLI: stdout is exactly the export line (progress goes to stderr), status says running
+  const up = await run(['node', join(root, 'scripts', 'cluster.mjs'), 'up', '--provider', 'kubeadm'], { cwd: root, timeoutMs: 120_000 });
+  expect(up.stdout).toBe(`export KUBECONFIG=${join(root, '.stackport', 'kubeconfig')}\n`);
+  const status = await run(['node', join(root, 'scripts', 'cluster.mjs'), 'status', '--json'], { cwd: root, timeoutMs: 60_000 });
+  const parsed = JSON.parse(status.stdout) as { state: string; nodes: { ready: boolean }[]; entry: string };
+  expect(parsed.state).toBe('running');
+  expect(parsed.nodes.map((n) => n.ready)).toEqual([true]);
+  expect(parsed.entry).toBe('http://127.0.0.1:8090');
 });
 
 test('down leaves no process, mount, interface or rule behind', async () => {
