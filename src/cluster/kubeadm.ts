@@ -21,6 +21,7 @@ import { kubeadmConfig } from './kubeadm-config.js';
 import { kubeletPid, startKubeletSupervisor, supervisorPid } from './kubelet-supervisor.js';
 import { Kubectl } from './kubectl.js';
 import { localPathManifests } from './local-path.js';
+import { withHostLock } from './lock.js';
 import type { ClusterProvider, ClusterStatus, CreateOptions, NodeInfo, ProviderContext } from './provider.js';
 import { CNI_PLUGINS_VERSION, CONTAINERD_VERSION, KUBERNETES_VERSION, LOCAL_PATH_VERSION } from './versions.js';
 
@@ -120,8 +121,12 @@ export class KubeadmProvider implements ClusterProvider {
   }
 
   async create(options: CreateOptions = {}): Promise<void> {
-    const progress = options.progress ?? new ConsoleProgress();
     if (process.getuid?.() !== 0) throw new StackportError('the kubeadm provider needs root', { hint: 'run as root (sudo)' });
+    await withHostLock(() => this.createLocked(options));
+  }
+
+  private async createLocked(options: CreateOptions): Promise<void> {
+    const progress = options.progress ?? new ConsoleProgress();
     await ensureHostPackages(progress);
     const built = await this.build(progress);
     const ip = await nodeIp();
@@ -242,7 +247,7 @@ export class KubeadmProvider implements ClusterProvider {
   async delete(options: CreateOptions = {}): Promise<void> {
     const progress = options.progress ?? new ConsoleProgress();
     if (process.getuid?.() !== 0) throw new StackportError('the kubeadm provider needs root', { hint: 'run as root (sudo)' });
-    await this.teardown(progress);
+    await withHostLock(() => this.teardown(progress));
   }
 
   async status(): Promise<ClusterStatus> {
