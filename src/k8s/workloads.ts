@@ -114,6 +114,9 @@ export function podSpec(svc: Service, kind: WorkloadKind, parts: PodParts, warni
   if (parts.volumes.length) spec.volumes = parts.volumes;
   if (svc.stopGracePeriodSeconds !== undefined) spec.terminationGracePeriodSeconds = Math.ceil(svc.stopGracePeriodSeconds);
   if (svc.hostname && kind !== 'StatefulSet') spec.hostname = svc.hostname;
+  if (svc.hostname && kind === 'StatefulSet') {
+    warnings.push({ message: `services.${svc.name}.hostname: a StatefulSet pod is named after its ordinal (${parts.name}-0), which is its hostname; "${svc.hostname}" ignored (software that keys data by hostname, like RabbitMQ's node name, sees the new name)`, pos: svc.pos });
+  }
   if (parts.serviceAccountName) spec.serviceAccountName = parts.serviceAccountName;
   if (kind === 'Job') {
     spec.restartPolicy = svc.restart === 'no' ? 'Never' : 'OnFailure';

@@ -21,3 +21,25 @@ test('manifests/ is fresh for compose/compose.yaml', async () => {
   }
   expect(lines.join('\n')).toContain('manifests/ is up to date');
 });
+
+test('manifests/ builds with kubectl kustomize for both overlays and the top level', () => {
+  const { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
+  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+  const { parse } = require('yaml') as typeof import('yaml');
+  const dir = mkdtempSync(path.join(require('node:os').tmpdir(), 'stackport-manifests-'));
+  try {
+    cpSync(path.join(ROOT, 'manifests'), dir, { recursive: true });
+    const k = parse(readFileSync(path.join(dir, 'base/kustomization.yaml'), 'utf8')) as { secretGenerator?: { envs?: string[] }[] };
+    for (const g of k.secretGenerator ?? []) for (const e of g.envs ?? []) {
+      mkdirSync(path.dirname(path.join(dir, 'base', e)), { recursive: true });
+      writeFileSync(path.join(dir, 'base', e), 'PLACEHOLDER=x\n');
+    }
+    for (const overlay of ['overlays/kind', 'overlays/kubeadm', '.']) {
+      const yaml = execFileSync('kubectl', ['kustomize', path.join(dir, overlay)], { encoding: 'utf8' });
+      expect(yaml).toContain('nodePort: 30080');
+      expect(yaml).not.toContain('imagePullPolicy: Always');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -117,6 +117,15 @@ describe('overlays', () => {
       expect(r.stdout).toMatch(/name: web-env-[a-z0-9]+/);
     }
   });
+  test('--stage on the command line prints the staged directory', async () => {
+    const dir = project('services:\n  web:\n    image: nginx:1.27\n    environment:\n      API_TOKEN: ${TOKEN}\n', { 'x.env': 'TOKEN=abc\n' });
+    await gen(dir, ['-o', 'm', '-q']);
+    const r = await gen(dir, ['-o', 'm', '--stage', 'staged', '--env-file', 'x.env']);
+    expect(r.out).toEqual([path.join(dir, 'staged')]);
+    expect(r.err[0]).toBe(`staged m for kind with 1 secret file(s) and 0 image override(s): kubectl apply -k ${path.join(dir, 'staged')}`);
+    expect(readFileSync(path.join(dir, 'staged/base/secrets/web.env'), 'utf8')).toBe('API_TOKEN=abc\n');
+    expect(existsSync(path.join(dir, 'm/base/secrets'))).toBe(false);
+  });
   test('staging turns image variables into kustomize image overrides and reports unset required values', async () => {
     const dir = project('services:\n  db:\n    image: ${DB_IMAGE:-postgres:15}\n    environment:\n      POSTGRES_PASSWORD: ${PW:?run make up}\n', { 'ok.env': 'DB_IMAGE=local/postgres:15-debian\nPW=x\n', 'bad.env': 'DB_IMAGE=x\n' });
     await gen(dir, ['-o', 'm']);

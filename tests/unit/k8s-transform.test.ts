@@ -111,6 +111,12 @@ describe('pod spec', () => {
     expect(find(m, 'Deployment', 'b').spec.strategy.rollingUpdate).toEqual({ maxSurge: 0, maxUnavailable: 1 });
     expect(all(m).some((o) => o.kind === 'PodDisruptionBudget' && o.metadata?.name === 'b')).toBe(false);
   });
+  test('hostname: kept for Deployments; a StatefulSet pod is named after its ordinal (warned)', () => {
+    const m = manifests('services:\n  a:\n    image: a:1\n    hostname: alpha\n  b:\n    image: b:1\n    hostname: beta\n    volumes: [d:/d]\nvolumes:\n  d:\n');
+    expect(pod(find(m, 'Deployment', 'a')).hostname).toBe('alpha');
+    expect(pod(find(m, 'StatefulSet', 'b')).hostname).toBeUndefined();
+    expect(m.warnings.map((w) => w.message)).toContain('services.b.hostname: a StatefulSet pod is named after its ordinal (b-0), which is its hostname; "beta" ignored (software that keys data by hostname, like RabbitMQ\'s node name, sees the new name)');
+  });
   test('placement constraints -> required node affinity', () => {
     const m = manifests('services:\n  a:\n    image: a:1\n    deploy:\n      placement:\n        constraints: ["node.labels.disk == ssd", "node.role == manager"]\n');
     expect(pod(find(m, 'Deployment', 'a')).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions).toEqual([
