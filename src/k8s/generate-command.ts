@@ -179,6 +179,7 @@ export async function generateCommand(argv: string[], io: CommandIO = defaultIO)
       const p = m.entry.ports[0]!;
       io.out(`entry: ${m.entry.service} -> http://127.0.0.1:${p.hostPort} (NodePort ${p.nodePort}, container port ${p.port})`);
     }
+    io.out(`images the nodes need (imagePullPolicy IfNotPresent): ${m.images.join(', ')}`);
     if (m.secretGenerators.length) io.out(`secrets: ${m.secretGenerators.map((g) => g.name).join(', ')} are filled at apply time (--stage <dir> --env-file <file>)`);
   }
   return 0;
