@@ -376,7 +376,7 @@ function fileObjects(kind: 'secrets' | 'configs', n: PNode | undefined, ctx: Nor
     if (content) obj.content = scalarString(content.value, `${kind}.${name}.content`, ctx);
     const ext = spec.entries.get('external');
     if (ext) obj.external = isPMap(ext.value) ? true : (scalarBool(ext.value, `${kind}.${name}.external`, ctx) ?? false);
-    if (obj.external) warn(ctx, e.keyPos, `${kind}.${name} is external: it must already exist in the namespace as a ${kind === 'secrets' ? 'Secret' : 'ConfigMap'} named "${name}"`);
+    if (obj.external) warn(ctx, e.keyPos, `${kind}.${name} is external: it must already exist in the namespace as a ${kind === 'secrets' ? 'Secret' : 'ConfigMap'} named "${name.toLowerCase().replace(/[_.]/g, '-')}" with the key "${name}"`);
     else if (!obj.file && obj.environment === undefined && obj.content === undefined) {
       problem(ctx, e.keyPos, `${kind}.${name} needs one of file, environment${kind === 'configs' ? ', content' : ''} or external`);
     }

@@ -65,13 +65,10 @@ export interface MountedObjects {
 export function secretAndConfigMounts(svc: Service, app: App): MountedObjects {
   const out: MountedObjects = { volumes: [], volumeMounts: [] };
   svc.secrets.forEach((ref, i) => {
-    const def = app.secrets.find((s) => s.name === ref.source)!;
     const name = `secret-${i}`;
-    const key = ref.source;
-    void def;
     out.volumes.push({ name, secret: { secretName: secretObjectName(ref.source), ...(ref.mode !== undefined ? { defaultMode: ref.mode } : {}) } });
     const mountPath = ref.target.startsWith('/') ? ref.target : `/run/secrets/${ref.target}`;
-    out.volumeMounts.push({ name, mountPath, subPath: key, readOnly: true });
+    out.volumeMounts.push({ name, mountPath, subPath: ref.source, readOnly: true });
   });
   svc.configs.forEach((ref, i) => {
     const name = `config-${i}`;

@@ -1,5 +1,5 @@
 /** app.kubernetes.io/* labels, and Compose labels carried as labels or annotations. */
-import type { App, Service } from '../model/app.js';
+import type { App } from '../model/app.js';
 
 export const MANAGED_BY = 'stackport';
 export const ANNOTATION_PREFIX = 'stackport.dev';
@@ -47,7 +47,7 @@ export function isLabelValue(value: string): boolean {
  * Compose labels: those that are valid Kubernetes labels stay labels; the rest (free text,
  * long values) become annotations; keys valid as neither are dropped and reported.
  */
-export function carriedLabels(svc: Service, from: Record<string, string>): { labels: Record<string, string>; annotations: Record<string, string>; dropped: string[] } {
+export function carriedLabels(from: Record<string, string>): { labels: Record<string, string>; annotations: Record<string, string>; dropped: string[] } {
   const labels: Record<string, string> = {};
   const annotations: Record<string, string> = {};
   const dropped: string[] = [];
@@ -58,6 +58,5 @@ export function carriedLabels(svc: Service, from: Record<string, string>): { lab
     } else if (isLabelValue(v)) labels[k] = v;
     else annotations[k] = v;
   }
-  void svc;
   return { labels, annotations, dropped };
 }

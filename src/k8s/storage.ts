@@ -51,7 +51,7 @@ export function storageFor(svc: Service, ctx: StorageContext): StorageResult {
   const r: StorageResult = { volumes: [], volumeMounts: [], claimTemplates: [], warnings: [] };
   const files: Record<string, string> = {};
   const binary: Record<string, string> = {};
-  const where = (m: Mount) => `services.${svc.name}.volumes`;
+  const where = (_m: Mount) => `services.${svc.name}.volumes`;
   let n = 0;
   const claims = new Set<string>();
   for (const m of svc.mounts) {

@@ -157,8 +157,8 @@ export function transform(app: App, options: TransformOptions = DEFAULT_OPTIONS)
     const selector = selectorLabels(app, name);
     const image = imageRef(svc, options.buildTag);
     images.add(image);
-    const carried = carriedLabels(svc, svc.labels);
-    const deployCarried = carriedLabels(svc, svc.deployLabels);
+    const carried = carriedLabels(svc.labels);
+    const deployCarried = carriedLabels(svc.deployLabels);
     for (const k of [...carried.dropped, ...deployCarried.dropped]) warnings.push({ message: `services.${svc.name}.labels: "${k}" is not a valid Kubernetes label or annotation key; dropped`, pos: svc.pos });
     const storage = storageFor(svc, { app, name, kind, labels, volumeSize: options.volumeSize, displayBase: options.displayBase, shared: sharedVolumes });
     warnings.push(...storage.warnings);
@@ -208,9 +208,6 @@ export function transform(app: App, options: TransformOptions = DEFAULT_OPTIONS)
     objects.push(wl as K8sObject);
     const pdb = kind === 'Deployment' || kind === 'StatefulSet' ? disruptionBudget(name, svc.replicas, labels, selector) : undefined;
     if (pdb) objects.push(pdb as K8sObject);
-    if (svc.healthcheckDisabled && svc.dependsOn.length === 0) {
-      // Nothing to say: Compose's "no healthcheck" is Kubernetes' "no probes".
-    }
     files.push({ path: `${name}.yaml`, objects });
   }
 
