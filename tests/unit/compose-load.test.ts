@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadCompose, type LoadOptions } from '../../src/compose/load.js';
@@ -6,8 +6,20 @@ import { isSecretName } from '../../src/compose/normalize.js';
 import { ValidationError, type StackportError } from '../../src/errors.js';
 import type { App } from '../../src/model/app.js';
 
+const scratchDirs: string[] = [];
+/** A temp directory removed after the file's tests. */
+function scratch(): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'stackport-load-'));
+  scratchDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
+});
+
+
 function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'stackport-load-'));
+  const dir = scratch();
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), text);

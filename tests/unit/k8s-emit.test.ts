@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -9,8 +9,20 @@ import { formatWarning, generateCommand, parseGenerateArgs } from '../../src/k8s
 import { stageManifests } from '../../src/k8s/stage.js';
 import { DEFAULT_OPTIONS } from '../../src/k8s/transform.js';
 
+const scratchDirs: string[] = [];
+/** A temp directory removed after the file's tests. */
+function scratch(): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'stackport-emit-'));
+  scratchDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
+});
+
+
 const ROOT = path.resolve(__dirname, '../..');
-const tmpdir = () => mkdtempSync(path.join(os.tmpdir(), 'stackport-emit-'));
+const tmpdir = () => scratch();
 
 function project(compose: string, files: Record<string, string> = {}): string {
   const dir = tmpdir();
