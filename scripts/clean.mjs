@@ -4,4 +4,4 @@ import { register } from 'tsx/esm/api';
 register();
 const { report } = await import('../src/ui/report.ts');
 const { downCommand } = await import('../src/stack/commands.ts');
-downCommand(process.argv.slice(2), { root: new URL('..', import.meta.url).pathname }, { volumes: true }).catch(report);
+downCommand(process.argv.slice(process.argv.findIndex((a) => a.endsWith('clean.mjs')) + 1), { root: new URL('..', import.meta.url).pathname }, { volumes: true }).catch(report);

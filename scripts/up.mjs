@@ -4,4 +4,4 @@ import { register } from 'tsx/esm/api';
 register();
 const { report } = await import('../src/ui/report.ts');
 const { upCommand } = await import('../src/stack/commands.ts');
-upCommand(process.argv.slice(2), { root: new URL('..', import.meta.url).pathname }).catch(report);
+upCommand(process.argv.slice(process.argv.findIndex((a) => a.endsWith('up.mjs')) + 1), { root: new URL('..', import.meta.url).pathname }).catch(report);

@@ -4,4 +4,4 @@ import { register } from 'tsx/esm/api';
 register();
 const { report } = await import('../../src/ui/report.ts');
 const { benchUp } = await import('../../src/bench/up-bench.ts');
-benchUp(process.argv.slice(2), { root: new URL('../..', import.meta.url).pathname }).catch(report);
+benchUp(process.argv.slice(process.argv.findIndex((a) => a.endsWith('bench/up.mjs') || a.endsWith('bench-up.mjs')) + 1), { root: new URL('../..', import.meta.url).pathname }).catch(report);

@@ -8,7 +8,7 @@ import { CacheLayout, HOST } from './cache.js';
 import { teardown, leftovers } from './cleanup.js';
 import { cniComponent, containerdComponent, kubernetesComponent, localPathComponent } from './components.js';
 import { corednsComponent } from './coredns.js';
-import { containerdRunning, importArchive, listImages, startContainerd, type ContainerdConfigInput } from './containerd.js';
+import { containerdRunning, importArchive, listImages, qualified, startContainerd, type ContainerdConfigInput } from './containerd.js';
 import { writeCniConfig } from './cni.js';
 import { livePid } from './daemon.js';
 import { ENTRY_URL, startEntry } from './entry.js';
@@ -292,6 +292,11 @@ export class KubeadmProvider implements ClusterProvider {
   }
 
   /** `docker save` from the Docker engine, then `ctr -n k8s.io images import` (pinned). */
+  async hasImage(image: string): Promise<boolean> {
+    if (!(await containerdRunning(this.bin('containerd')))) return false;
+    return (await listImages(this.bin('ctr'))).has(qualified(image));
+  }
+
   async loadImages(images: string[], options: CreateOptions = {}): Promise<void> {
     if (images.length === 0) return;
     const progress = options.progress ?? new ConsoleProgress();

@@ -45,6 +45,8 @@ export interface ClusterProvider {
   kubeconfig(): Promise<string>;
   /** Makes images of the Docker engine (by name) available to the cluster's nodes. */
   loadImages(images: string[], options?: CreateOptions): Promise<void>;
+  /** Whether the cluster's nodes already have an image (by the name Docker gives it). */
+  hasImage(image: string): Promise<boolean>;
   /** Imports image archives (docker-save or OCI tarballs) into the nodes. */
   loadArchives(archives: string[]): Promise<void>;
   nodes(): Promise<NodeInfo[]>;
