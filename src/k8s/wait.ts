@@ -8,7 +8,7 @@
  *    server until the Job has succeeded (a small Role lets it read Jobs).
  * The image must already be on the node (the cluster has no registry): by default the
  * dependant's own image, which the script probes with whatever it has (nc, bash's /dev/tcp,
- * getent, nslookup, wget or curl); `--wait-image` picks another one, e.g. busybox.
+ * busybox nc, curl; getent or nslookup for names); `--wait-image` picks another one, e.g. busybox.
  */
 import type { IContainer } from 'kubernetes-models/v1/Container';
 
@@ -26,7 +26,19 @@ export function waitScript(t: WaitTarget): string {
     const hp = `${t.name} ${t.port}`;
     return [
       `echo "waiting for ${t.name}:${t.port}"`,
-      `until nc -z -w 2 ${hp} >/dev/null 2>&1 || (exec 3<>/dev/tcp/${t.name}/${t.port}) >/dev/null 2>&1; do sleep 2; done`,
+      // Whatever the image has: nc -z (netcat-openbsd), /dev/tcp (when sh is bash, or bash is
+      // there beside dash), busybox nc (no -z:
+      // connected = exit 0 or still open when timeout ends it), curl (any answer but "could
+      // not resolve/connect/timed out" means something listens).
+      'up() {',
+      `  if command -v nc >/dev/null 2>&1 && nc -z -w 2 ${hp} >/dev/null 2>&1; then return 0; fi`,
+      `  if (exec 3<>/dev/tcp/${t.name}/${t.port}) >/dev/null 2>&1; then return 0; fi`,
+      `  if command -v bash >/dev/null 2>&1 && bash -c 'exec 3<>/dev/tcp/${t.name}/${t.port}' >/dev/null 2>&1; then return 0; fi`,
+      `  if command -v nc >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then timeout 3 nc -w 2 ${hp} </dev/null >/dev/null 2>&1; r=$?; if [ $r -eq 0 ] || [ $r -ge 124 ] && [ $r -ne 127 ]; then return 0; fi; fi`,
+      `  if command -v curl >/dev/null 2>&1; then curl -s -o /dev/null --connect-timeout 2 -m 3 http://${t.name}:${t.port}/; r=$?; case $r in 6|7|28) ;; *) return 0 ;; esac; fi`,
+      '  return 1',
+      '}',
+      'until up; do sleep 2; done',
       `echo "${t.name}:${t.port} is up"`,
     ].join('\n');
   }

@@ -1,3 +1,8 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { probesFor } from '../../src/k8s/probes.js';
 import { waitContainer, waitScript } from '../../src/k8s/wait.js';
 import type { Healthcheck } from '../../src/model/app.js';
@@ -29,10 +34,47 @@ describe('healthcheck -> probes', () => {
 });
 
 describe('depends_on wait containers', () => {
-  test('TCP: nc, or bash /dev/tcp when the image has no nc', () => {
-    const s = waitScript({ name: 'db', kind: 'tcp', port: 5432 });
-    expect(s).toContain('until nc -z -w 2 db 5432 >/dev/null 2>&1 || (exec 3<>/dev/tcp/db/5432) >/dev/null 2>&1; do sleep 2; done');
-  });
+  // The TCP wait runs for real under /bin/sh with only the tools a given image has on PATH.
+  const tools = (names: Record<string, string>) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stackport-wait-'));
+    for (const [name, target] of Object.entries(names)) symlinkSync(target, path.join(dir, name));
+    return dir;
+  };
+  const runWait = (port: number, pathDir: string, ms: number) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('/bin/sh', ['-c', waitScript({ name: '127.0.0.1', kind: 'tcp', port })], { env: { PATH: pathDir } });
+      let out = '';
+      child.stdout.on('data', (c) => (out += c));
+      const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out });
+      });
+    });
+  const listen = () =>
+    new Promise<net.Server>((resolve) => {
+      const srv = net.createServer((sock) => {
+        sock.on('error', () => undefined);
+        sock.destroy();
+      });
+      srv.listen(0, '127.0.0.1', () => resolve(srv));
+    });
+  const kits: [string, Record<string, string>][] = [
+    ['busybox (nc without -z)', { nc: '/bin/busybox', timeout: '/bin/busybox', sleep: '/bin/busybox' }],
+    ['curl only', { curl: '/usr/bin/curl', sleep: '/bin/sleep' }],
+    ['bash only', { bash: '/bin/bash', sleep: '/bin/sleep' }],
+  ];
+  test.each(kits)('TCP with %s: returns once the port listens, keeps waiting while it does not', async (_kit, names) => {
+    const dir = tools(names);
+    const srv = await listen();
+    const port = (srv.address() as net.AddressInfo).port;
+    const open = await runWait(port, dir, 15_000);
+    expect(open).toEqual({ code: 0, out: `waiting for 127.0.0.1:${port}\n127.0.0.1:${port} is up\n` });
+    await new Promise((r) => srv.close(r));
+    const closed = await runWait(port, dir, 3000);
+    expect(closed.code).toBeNull(); // still waiting when killed
+    expect(closed.out).not.toContain('is up');
+  }, 30_000);
   test('port-less services: DNS resolution (headless names resolve only to ready pods)', () => {
     expect(waitScript({ name: 'redis', kind: 'dns' })).toContain('until getent hosts redis >/dev/null 2>&1 || nslookup redis >/dev/null 2>&1; do sleep 2; done');
   });
