@@ -12,29 +12,40 @@ export interface ClusterCommandContext {
   out?: NodeJS.WritableStream;
 }
 
-export function parseArgs(argv: string[]): { action: string; provider?: string; json: boolean } {
+export function parseArgs(argv: string[]): { action: string; provider?: string; json: boolean; nodes?: number; config?: string } {
   let action = '';
   let provider: string | undefined;
   let json = false;
+  let nodes: number | undefined;
+  let config: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--provider') provider = argv[++i];
     else if (a.startsWith('--provider=')) provider = a.slice('--provider='.length);
     else if (a === '--json') json = true;
+    else if (a === '--nodes' || a.startsWith('--nodes=')) {
+      const v = a === '--nodes' ? argv[++i] : a.slice('--nodes='.length);
+      nodes = Number(v);
+      if (!Number.isInteger(nodes) || (nodes !== 1 && nodes !== 3)) throw new StackportError(`--nodes ${v ?? ''}: kind clusters here have 1 or 3 nodes`, { hint: 'use --nodes 1 or --nodes 3, or --config <kind config>', exitCode: 2 });
+    } else if (a === '--config') config = argv[++i];
+    else if (a.startsWith('--config=')) config = a.slice('--config='.length);
     else if (a === '--verbose') continue;
     else if (!action && !a.startsWith('-')) action = a;
-    else throw new StackportError(`unexpected argument ${a}`, { hint: 'usage: cluster.mjs up|down|status [--provider kubeadm|kind]', exitCode: 2 });
+    else throw new StackportError(`unexpected argument ${a}`, { hint: 'usage: cluster.mjs up|down|status [--provider kubeadm|kind] [--nodes 1|3] [--config kind.yaml]', exitCode: 2 });
   }
   if (!['up', 'down', 'status', 'build'].includes(action)) {
-    throw new StackportError(action ? `unknown action ${action}` : 'no action given', { hint: 'usage: cluster.mjs up|down|status [--provider kubeadm|kind]', exitCode: 2 });
+    throw new StackportError(action ? `unknown action ${action}` : 'no action given', { hint: 'usage: cluster.mjs up|down|status [--provider kubeadm|kind] [--nodes 1|3] [--config kind.yaml]', exitCode: 2 });
   }
-  return { action, provider, json };
+  if ((nodes !== undefined || config !== undefined) && provider !== undefined && provider !== 'kind') {
+    throw new StackportError('--nodes and --config are kind options', { hint: 'add --provider kind', exitCode: 2 });
+  }
+  return { action, provider: provider ?? (nodes !== undefined || config !== undefined ? 'kind' : undefined), json, nodes, config };
 }
 
 export async function clusterCommand(argv: string[], ctx: ClusterCommandContext): Promise<void> {
-  const { action, provider: wanted, json } = parseArgs(argv);
+  const { action, provider: wanted, json, nodes, config } = parseArgs(argv);
   const out = ctx.out ?? process.stdout;
-  const provider = await detect({ root: ctx.root }, wanted);
+  const provider = await detect({ root: ctx.root }, wanted, { nodes, config });
   const progress = new ConsoleProgress();
   const started = Date.now();
   if (action === 'up') {

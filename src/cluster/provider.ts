@@ -62,19 +62,45 @@ export interface ProviderContext {
 export const ENTRY_HOST_PORT = 8090;
 export const WEB_NODE_PORT = 30080;
 
+export interface DetectOptions {
+  /** kind only: 1 node (kind/cluster.yaml) or 3 (kind/multi-node.yaml) */
+  nodes?: number;
+  /** kind only: a kind config file */
+  config?: string;
+}
+
 /**
- * Picks a provider like kind picks docker or podman: an explicit choice wins; otherwise kubeadm
- * when we are root on Linux (it runs on the host itself), else kind.
+ * Picks a provider like kind picks docker or podman: an explicit choice (`--provider`, then
+ * STACKPORT_PROVIDER) wins. Otherwise the cluster that already exists (kind's node containers, or
+ * kubeadm's state on this host); otherwise kind where the Docker engine answers and a kind node
+ * image is there (ours, built locally, or STACKPORT_KIND_NODE_IMAGE); otherwise kubeadm when we
+ * are root on Linux (it runs on the host itself), else kind.
  */
-export async function detect(ctx: ProviderContext, wanted?: string): Promise<ClusterProvider> {
+export async function detect(ctx: ProviderContext, wanted?: string, options: DetectOptions = {}): Promise<ClusterProvider> {
   const { StackportError } = await import('../errors.js');
-  const choice = wanted ?? process.env.STACKPORT_PROVIDER ?? (process.platform === 'linux' && process.getuid?.() === 0 ? 'kubeadm' : 'kind');
+  const choice = wanted ?? process.env.STACKPORT_PROVIDER ?? (await autoChoice());
   if (choice === 'kubeadm') {
     const { KubeadmProvider } = await import('./kubeadm.js');
     return new KubeadmProvider(ctx);
   }
   if (choice === 'kind') {
-    throw new StackportError('the kind provider is not implemented yet', { hint: 'use --provider kubeadm', exitCode: 2 });
+    const { KindProvider } = await import('./kind.js');
+    return new KindProvider(ctx, options);
   }
   throw new StackportError(`unknown provider ${choice}`, { hint: 'use --provider kubeadm or --provider kind', exitCode: 2 });
+}
+
+async function autoChoice(): Promise<ProviderName> {
+  const { existsSync } = await import('node:fs');
+  const { probe } = await import('../exec/run.js');
+  const rootOnLinux = process.platform === 'linux' && process.getuid?.() === 0;
+  const docker = async (args: string[]) => probe(['docker', ...args]).catch(() => ({ exitCode: 127, stdout: '' }));
+  const kindNodes = await docker(['ps', '-a', '-q', '--filter', 'label=io.x-k8s.kind.cluster']);
+  if (kindNodes.exitCode === 0 && kindNodes.stdout.trim()) return 'kind';
+  if (rootOnLinux && (existsSync('/var/lib/stackport/state.json') || existsSync('/etc/kubernetes/admin.conf'))) return 'kubeadm';
+  const { nodeImageName } = await import('./kind-node-image.js');
+  const { KUBERNETES_VERSION } = await import('./versions.js');
+  const image = process.env.STACKPORT_KIND_NODE_IMAGE ?? nodeImageName(KUBERNETES_VERSION);
+  if ((await docker(['image', 'inspect', '--format', '{{.Id}}', image])).exitCode === 0) return 'kind';
+  return rootOnLinux ? 'kubeadm' : 'kind';
 }
