@@ -480,6 +480,7 @@ function service(name: string, pos: SourcePos, n: PNode, ctx: NormalizeContext, 
   const scale = v('scale');
   if (scale && !v('deploy')) svc.replicas = scalarInt(scale, `${where}.scale`, ctx) ?? 1;
   legacyResources(svc, n, where, ctx);
+  autoscale(svc, v('x-stackport'), `${where}.x-stackport`, ctx);
   svc.labels = { ...stringMap(v('labels'), `${where}.labels`, ctx), ...stringMap(v('annotations'), `${where}.annotations`, ctx) };
   svc.networks = serviceNetworks(v('networks'), `${where}.networks`, ctx, top.networks);
   if (e('pull_policy') && /^(always|build)$/.test(scalarString(v('pull_policy'), `${where}.pull_policy`, ctx) ?? '')) {
@@ -1031,6 +1032,32 @@ function legacyResources(svc: Service, n: PMap, where: string, ctx: NormalizeCon
     if (bytes === undefined) problem(ctx, node.pos, `${where}.${key} must be a size like 512m, not ${describe(node)}`);
     else target.memoryBytes = bytes;
   }
+}
+
+/** `x-stackport: { autoscale: { min, max, cpu } }` (Compose ignores `x-` keys; we do not). */
+function autoscale(svc: Service, n: PNode | undefined, where: string, ctx: NormalizeContext): void {
+  const ext = mapOf(n, where, ctx);
+  if (!ext) return;
+  checkKeys(ext, where, ['autoscale'], ctx);
+  const entry = ext.entries.get('autoscale');
+  const a = mapOf(entry?.value, `${where}.autoscale`, ctx);
+  if (!a || !entry) return;
+  const at = `${where}.autoscale`;
+  checkKeys(a, at, ['min', 'max', 'cpu'], ctx);
+  const node = (k: string) => a.entries.get(k)?.value;
+  const problemsBefore = ctx.problems.length;
+  const min = scalarInt(node('min'), `${at}.min`, ctx, 1) ?? 1;
+  const max = scalarInt(node('max'), `${at}.max`, ctx, 1);
+  const cpu = scalarInt(node('cpu'), `${at}.cpu`, ctx, Number.MIN_SAFE_INTEGER) ?? 80;
+  if (!node('max')) problem(ctx, a.pos, `${at}.max is required (the most replicas the autoscaler may run)`);
+  if (cpu < 1 || cpu > 100) problem(ctx, node('cpu')!.pos, `${at}.cpu must be a utilisation percentage between 1 and 100, not ${cpu}`);
+  if (max !== undefined && min > max) problem(ctx, node('min')!.pos, `${at}.min (${min}) must not exceed max (${max})`);
+  if (svc.mode === 'global') problem(ctx, entry.keyPos, `${at}: a global service runs one pod per node and cannot be autoscaled`);
+  if (ctx.problems.length > problemsBefore || max === undefined) return;
+  if (svc.replicas !== 1 && (svc.replicas < min || svc.replicas > max)) {
+    warn(ctx, entry.keyPos, `${at}: replicas ${svc.replicas} is outside min..max (${min}..${max}); the autoscaler keeps the count between them`);
+  }
+  svc.autoscale = { min, max, cpu, pos: entry.keyPos };
 }
 
 function serviceNetworks(n: PNode | undefined, where: string, ctx: NormalizeContext, defs: NetworkDef[]): string[] {

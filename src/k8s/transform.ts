@@ -6,6 +6,7 @@ import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { App, Service, Warning } from '../model/app.js';
+import { autoscaledService, canAutoscale, horizontalPodAutoscaler, releaseReplicas } from './autoscaling.js';
 import { appSecrets, containerEnv, secretAndConfigMounts, type SecretFile, type SecretGenerator } from './config-and-secrets.js';
 import { ANNOTATION_PREFIX, appLabels, carriedLabels, networkLabel, objectLabels, selectorLabels } from './labels.js';
 import { dnsLabel, NameTable } from './names.js';
@@ -150,9 +151,13 @@ export function transform(app: App, options: TransformOptions = DEFAULT_OPTIONS)
   const waitsForJobs = app.services.some((s) => s.dependsOn.some((d) => d.condition === 'service_completed_successfully'));
   const waiterAccount = `${dnsLabel(app.name, 40)}-job-waiter`;
 
-  for (const svc of app.services) {
-    const name = names.of(svc.name);
-    const kind = kinds.get(svc.name)!;
+  for (const composed of app.services) {
+    const name = names.of(composed.name);
+    const kind = kinds.get(composed.name)!;
+    if (composed.autoscale && !canAutoscale(kind)) {
+      warnings.push({ message: `services.${composed.name}.x-stackport.autoscale: a ${kind} cannot be autoscaled; ignored`, pos: composed.autoscale.pos });
+    }
+    const svc = composed.autoscale && canAutoscale(kind) ? autoscaledService(composed, warnings) : composed;
     const labels = objectLabels(app, name);
     const selector = selectorLabels(app, name);
     const image = imageRef(svc, options.buildTag);
@@ -206,6 +211,10 @@ export function transform(app: App, options: TransformOptions = DEFAULT_OPTIONS)
     if (storage.configMap) objects.push(storage.configMap as K8sObject);
     if (kind !== 'Job') objects.push(serviceFor(svc, name, labels, selector, kind === 'StatefulSet') as K8sObject);
     objects.push(wl as K8sObject);
+    if (svc.autoscale && canAutoscale(kind)) {
+      releaseReplicas(wl);
+      objects.push(horizontalPodAutoscaler(name, kind, labels, svc.autoscale) as unknown as K8sObject);
+    }
     const pdb = kind === 'Deployment' || kind === 'StatefulSet' ? disruptionBudget(name, svc.replicas, labels, selector) : undefined;
     if (pdb) objects.push(pdb as K8sObject);
     files.push({ path: `${name}.yaml`, objects });

@@ -18,6 +18,7 @@ const MODELS: Record<string, string> = {
   'apps/v1/DaemonSet': 'kubernetes-models/apps/v1/DaemonSet',
   'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
   'apps/v1/StatefulSet': 'kubernetes-models/apps/v1/StatefulSet',
+  'autoscaling/v2/HorizontalPodAutoscaler': 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
   'batch/v1/Job': 'kubernetes-models/batch/v1/Job',
   'networking.k8s.io/v1/NetworkPolicy': 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
   'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',

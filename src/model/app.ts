@@ -113,6 +113,15 @@ export interface ResourceSpec {
   memoryBytes?: number;
 }
 
+/** `x-stackport: { autoscale: { min, max, cpu } }`: a HorizontalPodAutoscaler on CPU utilisation. */
+export interface Autoscale {
+  min: number;
+  max: number;
+  /** target average CPU utilisation, percent of the pods' CPU request (1..100) */
+  cpu: number;
+  pos: SourcePos;
+}
+
 export interface UpdatePolicy {
   parallelism?: number;
   order: 'start-first' | 'stop-first';
@@ -161,6 +170,7 @@ export interface Service {
   limits: ResourceSpec;
   reservations: ResourceSpec;
   update?: UpdatePolicy;
+  autoscale?: Autoscale;
   /** As written; undefined when the file does not say (Compose's default is `no`). */
   restart?: RestartPolicy;
   capAdd: string[];
