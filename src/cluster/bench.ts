@@ -31,7 +31,7 @@ export async function benchCluster(o: BenchOptions): Promise<void> {
     try {
       say('cold build: fresh STACKPORT_CACHE and GOCACHE (module downloads cached) …');
       const started = Date.now();
-      const r = await run(['node', join(o.root, 'scripts', 'cluster.mjs'), 'build'], {
+      const r = await run(['node', join(o.root, 'scripts', 'cluster.mjs'), 'build', ...(o.provider ? ['--provider', o.provider] : [])], {
         env: { ...process.env, STACKPORT_CACHE: join(tmp, 'cache'), GOCACHE: join(tmp, 'gocache') },
         timeoutMs: 120 * 60_000,
         what: 'cold build',
@@ -41,6 +41,10 @@ export async function benchCluster(o: BenchOptions): Promise<void> {
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
+  }
+  if (o.provider === 'kind') {
+    const { benchKind } = await import('./kind-bench.js');
+    return benchKind({ root: o.root, runs: o.runs, out });
   }
   const provider = await detect({ root: o.root }, o.provider);
   await provider.delete({ progress: new SilentProgress() });

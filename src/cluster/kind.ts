@@ -11,6 +11,7 @@ import { CacheLayout } from './cache.js';
 import { qualified } from './containerd.js';
 import { KindCache, KIND_VERSION, buildKindCli } from './kind-cli.js';
 import { ensureNodeImage, kindModuleDir, nodeImageName } from './kind-node-image.js';
+import { ensureHostPackages } from './host-packages.js';
 import { KubeadmProvider } from './kubeadm.js';
 import { Kubectl } from './kubectl.js';
 import { withHostLock } from './lock.js';
@@ -76,6 +77,8 @@ export class KindProvider implements ClusterProvider {
   async build(progress: Progress): Promise<string> {
     await buildKindCli(this.cache, progress);
     if (process.env.STACKPORT_KIND_NODE_IMAGE) return this.nodeImage();
+    // debootstrap and busybox-static (node image base, busybox image) come with kubeadm's host packages
+    if (process.getuid?.() === 0) await ensureHostPackages(progress);
     const { images } = await new KubeadmProvider(this.ctx).build(progress);
     return ensureNodeImage(
       {
@@ -110,7 +113,10 @@ export class KindProvider implements ClusterProvider {
     const existing = await this.containers();
     if (existing.length) {
       const s = await this.status();
-      if (s.state === 'running' && s.nodes.length === wantNodes) {
+      // a running cluster is kept when it has the asked-for size, or when no size was asked for
+      // (the migration's detect() does not know how many nodes `up --nodes 3` made)
+      const explicit = this.options.nodes !== undefined || this.options.config !== undefined;
+      if (s.state === 'running' && (s.nodes.length === wantNodes || !explicit)) {
         await this.writeKubeconfig();
         return;
       }
@@ -166,6 +172,11 @@ export class KindProvider implements ClusterProvider {
       if (existsSync(this.cache.kind) && (await this.containers()).length) {
         await progress.step(`kind: delete cluster ${KIND_CLUSTER_NAME}`, () => this.kind(['delete', 'cluster', '--name', KIND_CLUSTER_NAME, '--kubeconfig', this.kubeconfigPath]));
       }
+      // kind keeps its Docker network; remove it when no container uses it any more (another
+      // kind cluster on the host keeps it)
+      const net = process.env.KIND_EXPERIMENTAL_DOCKER_NETWORK ?? 'kind';
+      const used = await probe(['docker', 'network', 'inspect', '--format', '{{len .Containers}}', net]);
+      if (used.exitCode === 0 && used.stdout.trim() === '0') await probe(['docker', 'network', 'rm', net]);
       await rm(this.kubeconfigPath, { force: true });
     });
   }
