@@ -1,5 +1,5 @@
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { probe, run, which } from '../exec/run.js';
 import { StackportError } from '../errors.js';
@@ -8,7 +8,11 @@ import { CacheLayout, HOST } from './cache.js';
 import { teardown, leftovers } from './cleanup.js';
 import { cniComponent, containerdComponent, kubernetesComponent, localPathComponent } from './components.js';
 import { corednsComponent } from './coredns.js';
-import { containerdRunning, importArchive, listImages, qualified, startContainerd, type ContainerdConfigInput } from './containerd.js';
+import { containerdRunning, ctrArgv, importArchive, listImages, qualified, startContainerd, type ContainerdConfigInput } from './containerd.js';
+import { pipe } from '../exec/pipe.js';
+
+/** containerd label holding the Docker engine's image ID an image was loaded from. */
+const IMAGE_ID_LABEL = 'stackport.docker-image-id';
 import { writeCniConfig } from './cni.js';
 import { livePid } from './daemon.js';
 import { ENTRY_URL, startEntry } from './entry.js';
@@ -21,6 +25,7 @@ import { kubeadmConfig } from './kubeadm-config.js';
 import { kubeletPid, startKubeletSupervisor, supervisorPid } from './kubelet-supervisor.js';
 import { Kubectl } from './kubectl.js';
 import { localPathManifests } from './local-path.js';
+import { deployMetricsServer } from './metrics-server.js';
 import { withHostLock } from './lock.js';
 import type { ClusterProvider, ClusterStatus, CreateOptions, NodeInfo, ProviderContext } from './provider.js';
 import { CNI_PLUGINS_VERSION, CONTAINERD_VERSION, KUBERNETES_VERSION, LOCAL_PATH_VERSION } from './versions.js';
@@ -186,6 +191,7 @@ export class KubeadmProvider implements ClusterProvider {
       // taints: [] in the InitConfiguration; this keeps an older state consistent
       await probe([k.binary, '--kubeconfig', k.kubeconfig, 'taint', 'nodes', '--all', 'node-role.kubernetes.io/control-plane:NoSchedule-']);
     });
+    await deployMetricsServer(k, (archive) => importArchive(this.bin('ctr'), archive), { progress, cache: this.cache, hasImage: (i) => this.hasImage(i), waitMs: 0 });
     await progress.step('node Ready', () => this.waitReady(180_000));
     await progress.step('system pods ready', async () => {
       await k.run(['-n', 'kube-system', 'rollout', 'status', 'daemonset/kube-proxy', '--timeout=180s'], { timeoutMs: 200_000 });
@@ -297,26 +303,33 @@ export class KubeadmProvider implements ClusterProvider {
     return (await listImages(this.bin('ctr'))).has(qualified(image));
   }
 
+  /**
+   * Streams `docker save` into containerd (no temporary archive), and skips an image the node
+   * already has with the same content: each import is labelled with the engine's image ID.
+   */
   async loadImages(images: string[], options: CreateOptions = {}): Promise<void> {
     if (images.length === 0) return;
     const progress = options.progress ?? new ConsoleProgress();
     const docker = await which('docker');
     if (!docker) throw new StackportError('docker CLI not found', { hint: 'the images to load come from the Docker engine' });
-    const dir = join(tmpdir(), `stackport-images-${process.pid}`);
-    await mkdir(dir, { recursive: true });
-    try {
-      await progress.step(`load ${images.length} image(s) into the cluster`, async (update) => {
-        for (const img of images) {
-          update(img);
-          const file = join(dir, `${img.replace(/[/:@]/g, '_')}.tar`);
-          await run([docker, 'save', '-o', file, img], { what: `docker save ${img}`, timeoutMs: 10 * 60_000 });
-          await importArchive(this.bin('ctr'), file);
-          await rm(file, { force: true });
-        }
-      });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    const ctr = this.bin('ctr');
+    const todo: { img: string; id: string }[] = [];
+    for (const img of images) {
+      const id = (await run([docker, 'image', 'inspect', '--format', '{{.Id}}', img], { what: `docker image inspect ${img}` })).stdout.trim();
+      const have = await probe(ctrArgv(ctr, 'images', 'ls', `name==${qualified(img)}`));
+      if (!have.stdout.includes(`${IMAGE_ID_LABEL}=${id}`)) todo.push({ img, id });
     }
+    if (todo.length === 0) return;
+    await progress.step(`load ${todo.length} image(s) into the cluster`, async (update) => {
+      for (const { img, id } of todo) {
+        update(img);
+        await pipe([docker, 'save', img], ctrArgv(ctr, 'images', 'import', '--label', 'io.cri-containerd.pinned=pinned', '--label', `${IMAGE_ID_LABEL}=${id}`, '--platform', 'linux/amd64', '-'), {
+          what: `docker save ${img} | ctr images import -`,
+          timeoutMs: 10 * 60_000,
+        });
+      }
+    });
   }
+
 }
 
