@@ -45,3 +45,52 @@ test-integration: deps
 
 bench-up: deps ## make up vs plain docker compose up, medians and ratio
 	$(ZX) scripts/bench/up.mjs
+
+# ---------------------------------------------------------------- generator
+.PHONY: generate generate-check bench-generate
+generate: deps ## compose/compose.yaml -> manifests/ (kustomize base + overlays/kind, overlays/kubeadm)
+	$(ZX) scripts/generate.mjs -f compose/compose.yaml -o manifests --project-name stackport
+
+generate-check: deps ## fail with a diff when manifests/ is stale
+	$(ZX) scripts/generate.mjs -f compose/compose.yaml -o manifests --project-name stackport --check
+
+bench-generate: deps ## generator on 10..5,000 synthetic services (kompose side by side with KOMPOSE=<path>)
+	$(ZX) scripts/bench/generate.mjs
+
+# ---------------------------------------------------------------- cluster
+PROVIDER ?= kubeadm
+.PHONY: cluster-up cluster-down cluster-status bench-cluster
+cluster-up: deps ## single-node Kubernetes 1.34 on this host (builds once, cached); prints export KUBECONFIG=...
+	$(ZX) scripts/cluster.mjs up --provider $(PROVIDER)
+
+cluster-down: deps
+	$(ZX) scripts/cluster.mjs down --provider $(PROVIDER)
+
+cluster-status: deps
+	$(ZX) scripts/cluster.mjs status --provider $(PROVIDER)
+
+bench-cluster: deps ## cold build, warm up to Ready, down; medians (ARGS="--no-cold --runs 5")
+	$(ZX) scripts/bench/cluster.mjs $(ARGS)
+
+# ---------------------------------------------------------------- migration and day two
+.PHONY: migrate k8s-status scale update rollback bench-update bench-migrate
+migrate: deps ## the running Compose stack -> the cluster, data moved, smoke-tested (ARGS="--cutover")
+	$(ZX) scripts/migrate.mjs --provider $(PROVIDER) $(ARGS)
+
+k8s-status: deps ## nodes, control plane, services on the cluster
+	$(ZX) scripts/k8s.mjs status --provider $(PROVIDER)
+
+scale: deps ## make scale SERVICE=web REPLICAS=3
+	$(ZX) scripts/k8s.mjs scale $(SERVICE)=$(REPLICAS) --provider $(PROVIDER)
+
+update: deps ## make update SERVICE=web IMAGE=stackport-web:2 (rolling update)
+	$(ZX) scripts/k8s.mjs update $(SERVICE) --image $(IMAGE) --provider $(PROVIDER)
+
+rollback: deps ## make rollback SERVICE=web
+	$(ZX) scripts/k8s.mjs rollback $(SERVICE) --provider $(PROVIDER)
+
+bench-update: deps ## the same page update, Compose vs Kubernetes, under load; draws docs/rolling-update.svg
+	$(ZX) scripts/bench/update.mjs --provider=$(PROVIDER)
+
+bench-migrate: deps ## migrate from a running Compose stack, warm caches, several runs, medians
+	$(ZX) scripts/bench/migrate.mjs --provider=$(PROVIDER) $(ARGS)

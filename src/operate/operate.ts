@@ -43,13 +43,26 @@ export function parseReplicas(text: string): number {
 export async function scale(c: OpsContext, service: string, replicas: number): Promise<string> {
   const w = await findWorkload(c, service);
   if (w.kind === 'DaemonSet') throw new StackportError(`${service} runs one pod per node (DaemonSet); it cannot be scaled`, { exitCode: 2 });
+  // An autoscaler owns the replica count: scaling by hand moves its floor (and ceiling if needed),
+  // or the autoscaler would undo the change within seconds.
+  const hpaText = (await c.kubectl.run(['get', 'hpa', service, '-n', c.namespace, '-o', 'json', '--ignore-not-found'])).stdout.trim();
+  let note = '';
+  if (hpaText) {
+    const hpa = JSON.parse(hpaText) as { spec: { minReplicas?: number; maxReplicas: number } };
+    if (replicas === 0) {
+      throw new StackportError(`${service} has an autoscaler (${hpa.spec.minReplicas ?? 1}..${hpa.spec.maxReplicas} replicas): it cannot be scaled to 0 while the autoscaler exists`, { exitCode: 2 });
+    }
+    const max = Math.max(hpa.spec.maxReplicas, replicas);
+    await c.kubectl.run(['patch', 'hpa', service, '-n', c.namespace, '--type=merge', '-p', JSON.stringify({ spec: { minReplicas: replicas, maxReplicas: max } })]);
+    note = ` (autoscaler now keeps ${replicas}..${max})`;
+  }
   const started = Date.now();
   await c.progress.step(`scale ${service} ${w.desired} -> ${replicas}`, async (update) => {
     await c.kubectl.run(['scale', ref(w), '-n', c.namespace, `--replicas=${replicas}`]);
     await waitRollout(c.kubectl, c.namespace, `app.kubernetes.io/name=${service}`, 180_000, update);
   });
   const pods = await podsOf(c, service);
-  return `${service}: ${pods.filter((p) => p.ready).length}/${replicas} ready in ${formatMs(Date.now() - started)} (${pods.map((p) => `${p.name} on ${p.node}`).join(', ') || 'no pods'})`;
+  return `${service}: ${pods.filter((p) => p.ready).length}/${replicas} ready in ${formatMs(Date.now() - started)}${note} (${pods.map((p) => `${p.name} on ${p.node}`).join(', ') || 'no pods'})`;
 }
 
 export interface PodInfo {
