@@ -1,4 +1,5 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { RunOptions } from '../exec/run.js';
@@ -220,6 +221,8 @@ export interface DeployMetricsServerOptions {
   cache?: CacheLayout;
   /** image already on the nodes: skip the loader */
   hasImage?: (image: string) => Promise<boolean>;
+  /** check from this host that the Service's ClusterIP answers before the APIService is created (kubeadm: the host is the node); default true */
+  checkFromHost?: boolean;
   /** how long to wait for `kubectl top` to answer (metrics need one or two scrapes); 0: do not wait */
   waitMs?: number;
 }
@@ -234,11 +237,55 @@ export async function deployMetricsServer(kubectl: KubectlLike, loadArchive: Arc
   const archive = await buildMetricsServerImage(progress, options.cache);
   await progress.step('metrics-server', async () => {
     if (!(options.hasImage && (await options.hasImage(METRICS_SERVER_IMAGE)))) await loadArchive(archive, METRICS_SERVER_IMAGE);
-    await kubectl.apply(metricsServerManifests());
+    const objects = metricsServerObjects();
+    const toYaml = (list: Record<string, unknown>[]) => list.map((d) => stringify(d)).join('---\n');
+    // The APIService last: the API server's first connection to the Service must find kube-proxy's
+    // rules in place (else, on this host, it reaches the TLS interceptor and keeps that connection).
+    await kubectl.apply(toYaml(objects.filter((o) => o.kind !== 'APIService')));
     await kubectl.run(['-n', METRICS_SERVER_NAMESPACE, 'rollout', 'status', 'deployment/metrics-server', '--timeout=180s'], { timeoutMs: 200_000 });
+    if (options.checkFromHost ?? true) await waitForServiceFromHost(kubectl, 120_000);
+    await kubectl.apply(toYaml(objects.filter((o) => o.kind === 'APIService')));
     const waitMs = options.waitMs ?? 90_000;
     if (waitMs > 0) await waitForMetrics(kubectl, waitMs);
   });
+}
+
+/** GET https://<ip>:<port>/livez without SNI (an IP host): the status and the Server header. */
+function livez(ip: string, port: number): Promise<{ status: number; server?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet({ host: ip, port, path: '/livez', rejectUnauthorized: false, timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, server: typeof res.headers.server === 'string' ? res.headers.server : undefined, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** Until the Service's ClusterIP answers from this host as metrics-server (kube-proxy programmed it). */
+export async function waitForServiceFromHost(kubectl: KubectlLike, timeoutMs: number): Promise<void> {
+  const ip = (await kubectl.run(['-n', METRICS_SERVER_NAMESPACE, 'get', 'service', 'metrics-server', '-o', 'jsonpath={.spec.clusterIP}'])).stdout.trim();
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const r = await livez(ip, METRICS_SERVER_PORT);
+      if (r.status === 200 && r.body.trim() === 'ok' && !r.server) return;
+      last = `HTTP ${r.status} ${r.server ?? ''}`;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    if (Date.now() > deadline) throw new StackportError(`the metrics-server Service (${ip}:${METRICS_SERVER_PORT}) did not answer from this host within ${Math.round(timeoutMs / 1000)} s`, { details: last, hint: 'is kube-proxy running? kubectl -n kube-system get pods' });
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Whether the metrics API answers now (`kubectl top nodes`). */
+export async function metricsAvailable(kubectl: KubectlLike): Promise<boolean> {
+  return kubectl.run(['top', 'nodes', '--no-headers'], { timeoutMs: 15_000 }).then(() => true, () => false);
 }
 
 /** Until `kubectl top nodes` answers (the APIService is Available and a scrape happened). */
@@ -254,7 +301,8 @@ export async function waitForMetrics(kubectl: KubectlLike, timeoutMs: number): P
     }
     if (Date.now() > deadline) {
       throw new StackportError(`metrics API did not answer within ${Math.round(timeoutMs / 1000)} s`, {
-        hint: 'kubectl get apiservice v1beta1.metrics.k8s.io; kubectl -n kube-system logs deploy/metrics-server',
+        hint:
+          'kubectl get apiservice v1beta1.metrics.k8s.io; kubectl -n kube-system logs deploy/metrics-server. If `kubectl get --raw /apis/metrics.k8s.io/v1beta1 -v=8` shows `Server: keryx`, the API server keeps a connection to this host\'s TLS interceptor opened before kube-proxy programmed the Service: restart the API server (or recreate the cluster)',
         details: last,
       });
     }
