@@ -5,7 +5,7 @@ SHELL := /bin/bash
 # node_modules/.bin/zx directly: npx's own lookup costs about half a second per command.
 ZX := node_modules/.bin/zx
 
-.PHONY: up down clean smoke status logs test test-unit test-integration typecheck bench-up deps
+.PHONY: up down clean build smoke status logs test test-unit test-integration typecheck bench-up deps
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -21,6 +21,9 @@ down: deps ## stop the stack; data volumes are kept
 
 clean: deps ## stop the stack and remove its data volumes
 	$(ZX) scripts/clean.mjs
+
+build: deps ## build the stack's images, only what changed (WEB_VERSION=2 make build -> stackport-web:2)
+	$(ZX) scripts/build.mjs
 
 smoke: deps ## run the smoke suite against the running stack
 	$(ZX) scripts/smoke.mjs

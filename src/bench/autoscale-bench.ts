@@ -228,11 +228,11 @@ export async function benchAutoscale(o: BenchAutoscaleOptions): Promise<Autoscal
   const { writeFile } = await import('node:fs/promises');
   const { detect } = await import('../cluster/provider.js');
   const { kubectlFor } = await import('../migrate/kube.js');
-  const { deployMetricsServer } = await import('../cluster/metrics-server.js');
+  const { deployMetricsServer, metricsAvailable } = await import('../cluster/metrics-server.js');
   const { renderAutoscale } = await import('./autoscale-svg.js');
   const provider = await detect({ root: o.root }, o.provider ?? 'kubeadm');
   const kubectl = await kubectlFor(provider);
-  await deployMetricsServer(kubectl, (archive) => provider.loadArchives([archive]), { hasImage: (i) => provider.hasImage(i) });
+  if (!(await metricsAvailable(kubectl))) await deployMetricsServer(kubectl, (archive) => provider.loadArchives([archive]), { hasImage: (i) => provider.hasImage(i) });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const r = await runAutoscale({ kubectl, url: provider.entry(), ratePerSecond: o.ratePerSecond, loadMs: o.loadMs, scaleDownWindowSeconds: o.scaleDownWindowSeconds, log });
   process.stdout.write(`${formatAutoscale(r)}\n`);

@@ -11,6 +11,7 @@ import { detect } from '../cluster/provider.js';
 import { kubectlFor } from '../migrate/kube.js';
 import { prepareStack, up } from '../stack/stack.js';
 import { median, table } from './stats.js';
+import { APP_KINDS, APP_SELECTOR } from '../migrate/migrate.js';
 
 export function parseReport(stdout: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -44,7 +45,7 @@ export async function benchMigrate(argv: string[], ctx: { root: string }): Promi
   const results: Record<string, number>[] = [];
   for (let i = 0; i < runs; i++) {
     await new SilentProgress().step('reset', async () => {
-      await kubectl.run(['delete', 'deployments,statefulsets,services,configmaps,pvc,networkpolicies,poddisruptionbudgets,jobs,horizontalpodautoscalers', '-l', 'app.kubernetes.io/managed-by in (stackport,stackport-migrate)', '--wait=true', '--timeout=180s']);
+      await kubectl.run(['delete', APP_KINDS, '-l', APP_SELECTOR, '--wait=true', '--timeout=180s']);
     });
     const r = await progress.step(`run ${i + 1}/${runs}: migrate`, async () => {
       const t = Date.now();

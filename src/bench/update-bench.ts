@@ -117,6 +117,9 @@ export async function benchUpdate(argv: string[], ctx: { root: string }): Promis
   });
   const provider = await detect({ root: ctx.root }, argv.find((a) => a.startsWith('--provider='))?.slice(11));
   await progress.step(`app on the ${provider.name} cluster (web version 1, one pod)`, async () => {
+    const { APP_KINDS, APP_SELECTOR } = await import('../migrate/migrate.js');
+    await provider.create({ progress: new SilentProgress() });
+    await (await kubectlFor(provider)).run(['delete', APP_KINDS, '-l', APP_SELECTOR, '--wait=true', '--timeout=180s']);
     await migrate({ root: ctx.root, progress: new SilentProgress(), out: { write: () => true } as unknown as NodeJS.WritableStream, env, provider: provider.name, forceData: true });
   });
   const kubectl = await kubectlFor(provider);

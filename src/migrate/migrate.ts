@@ -186,9 +186,23 @@ export function renderedObjects(yamlText: string): Set<string> {
  * that the manifests no longer have are deleted. kubectl's own --prune does not work with
  * server-side apply (alpha ApplySets aside), so this is done here, by kind/name.
  */
+/** The app objects stackport manages, project-agnostic: used to reset a cluster for another project. */
+export const APP_KINDS = 'deployments,statefulsets,services,configmaps,pvc,networkpolicies,poddisruptionbudgets,jobs,horizontalpodautoscalers';
+export const APP_SELECTOR = 'app.kubernetes.io/managed-by in (stackport,stackport-migrate)';
+
 const applyStep: Step = {
   name: 'apply',
   run: async (c) => {
+    // One project per cluster namespace: another project's objects (immutable selectors, the
+    // entry NodePort) would make the apply fail half-way. Say so before changing anything.
+    type Meta = { metadata: { name: string; labels?: Record<string, string> } };
+    const present = await c.kubectl!.json<{ items: Meta[] }>(['get', 'deployments,statefulsets', '-n', c.namespace, '-l', MANAGED]);
+    const others = [...new Set(present.items.map((i) => i.metadata.labels?.['app.kubernetes.io/instance']).filter((p) => p && p !== c.stack.project))];
+    if (others.length) {
+      throw new StackportError(`the cluster's ${c.namespace} namespace runs another stackport project (${others.join(', ')}), not ${c.stack.project}`, {
+        hint: `remove it first: kubectl --kubeconfig ${c.kubectl!.kubeconfig} -n ${c.namespace} delete ${APP_KINDS} -l '${APP_SELECTOR}'`,
+      });
+    }
     const r = await c.kubectl!.run(applyArgs(c, []), { what: 'kubectl apply --server-side' });
     const applied = r.stdout.split('\n').filter(Boolean);
     const wanted = renderedObjects(c.rendered);

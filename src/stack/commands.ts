@@ -4,7 +4,7 @@ import path from 'node:path';
 import { StackportError } from '../errors.js';
 import { ConsoleProgress, formatMs } from '../ui/progress.js';
 import { assertSmokePassed, formatResults, runSmoke, type SmokeTarget } from '../smoke/smoke.js';
-import { down, logs, prepareStack, removeProject, statusTable, up, type Stack } from './stack.js';
+import { buildChanged, down, logs, prepareStack, removeProject, statusTable, up, type Stack } from './stack.js';
 import { engineVersion, ensureEngine } from '../engine/engine.js';
 
 export interface CommandContext {
@@ -145,4 +145,14 @@ export async function logsCommand(argv: string[], ctx: CommandContext): Promise<
   const stack = await existingStack(ctx, flags.file);
   if (!stack) throw new StackportError('the stack is not running', { hint: 'run `make up` first' });
   await logs(stack, { follow: flags.follow, tail: flags.tail, services: flags.services });
+}
+
+/** make build: build the images Compose builds (only what changed), e.g. WEB_VERSION=2 make build. */
+export async function buildCommand(argv: string[], ctx: CommandContext): Promise<void> {
+  const flags = parseFlags(argv, ['-f']);
+  const progress = new ConsoleProgress();
+  const stack = await prepareStack({ root: ctx.root, progress, composeFile: flags.file });
+  const built = await buildChanged(stack);
+  const images = stack.config.services.filter((s) => s.build).map((s) => s.image ?? `${stack.project}-${s.name}`);
+  (ctx.out ?? process.stdout).write(`${built.length ? `built ${built.join(', ')}` : 'up to date'}: ${images.join(', ')}\n`);
 }

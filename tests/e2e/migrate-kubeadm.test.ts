@@ -9,6 +9,7 @@ import { ensureEngine } from '../../src/engine/engine.js';
 import { execIn, prepareStack, removeProject, up, type Stack } from '../../src/stack/stack.js';
 import { SilentProgress } from '../../src/ui/progress.js';
 import { runScript } from '../integration/helpers.js';
+import { APP_KINDS, APP_SELECTOR } from '../../src/migrate/migrate.js';
 import { detect, type ClusterProvider } from '../../src/cluster/provider.js';
 import { kubectlFor } from '../../src/migrate/kube.js';
 import type { Kubectl } from '../../src/cluster/kubectl.js';
@@ -89,7 +90,7 @@ beforeAll(async () => {
   provider = await detect({ root }, 'kubeadm');
   await provider.create({ progress });
   kubectl = await kubectlFor(provider);
-  await kubectl.run(['delete', 'deployments,statefulsets,services,configmaps,pvc,networkpolicies,poddisruptionbudgets,jobs,horizontalpodautoscalers', '-l', 'app.kubernetes.io/managed-by in (stackport,stackport-migrate)', '--wait=true', '--timeout=120s']);
+  await kubectl.run(['delete', APP_KINDS, '-l', APP_SELECTOR, '--wait=true', '--timeout=120s']);
   ops = { kubectl, provider, namespace: 'default', progress };
 });
 
