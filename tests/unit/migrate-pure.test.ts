@@ -1,0 +1,93 @@
+import { imagesIn } from '../../src/migrate/kube.js';
+import { parseCounts } from '../../src/migrate/data-postgres.js';
+import { parseQueues } from '../../src/migrate/data-rabbitmq.js';
+import { workloadStatus } from '../../src/migrate/rollout.js';
+import { renderedObjects } from '../../src/migrate/migrate.js';
+import { parseReport } from '../../src/bench/migrate-bench.js';
+import { parseReplicas } from '../../src/operate/operate.js';
+import { k8sCommand } from '../../src/operate/command.js';
+import { StackportError } from '../../src/errors.js';
+
+const rendered = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      initContainers:
+        - name: wait-for-api
+          image: stackport.local/busybox:1.35.0
+      containers:
+        - image: "stackport-web:1"
+          name: web
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  template:
+    spec:
+      containers:
+      - name: db
+        image: stackport/postgres:15-bookworm
+`;
+
+describe('migration: pure parts', () => {
+  test('images of a rendered stream, init containers included, sorted and unique', () => {
+    expect(imagesIn(rendered)).toEqual(['stackport-web:1', 'stackport.local/busybox:1.35.0', 'stackport/postgres:15-bookworm']);
+  });
+  test('kind/name of every rendered object (what prune keeps)', () => {
+    expect([...renderedObjects(rendered)].sort()).toEqual(['Deployment/web', 'Service/web', 'StatefulSet/db']);
+  });
+  test('row counts from psql', () => {
+    expect(parseCounts('public.messages 25\npublic.audit 0\n\n')).toEqual({ 'public.messages': 25, 'public.audit': 0 });
+  });
+  test('queues from rabbitmqctl json', () => {
+    expect(parseQueues('[\n{"name":"messages","messages":3,"consumers":1}\n]')).toEqual([{ name: 'messages', messages: 3, consumers: 1 }]);
+    expect(parseQueues('')).toEqual([]);
+  });
+  test('rollout status: done only when observed, updated and ready', () => {
+    const d = (status: object, generation = 2) => workloadStatus({ kind: 'Deployment', metadata: { name: 'web', generation }, spec: { replicas: 3 }, status } as never);
+    expect(d({ observedGeneration: 2, replicas: 3, readyReplicas: 3, updatedReplicas: 3 }).done).toBe(true);
+    expect(d({ observedGeneration: 1, replicas: 3, readyReplicas: 3, updatedReplicas: 3 }).done).toBe(false);
+    expect(d({ observedGeneration: 2, replicas: 4, readyReplicas: 3, updatedReplicas: 3 }).done).toBe(false); // old pod still there
+    expect(d({ observedGeneration: 2, replicas: 3, readyReplicas: 2, updatedReplicas: 3 }).done).toBe(false);
+    const sts = workloadStatus({ kind: 'StatefulSet', metadata: { name: 'db', generation: 1 }, spec: { replicas: 1 }, status: { observedGeneration: 1, replicas: 1, readyReplicas: 1, updatedReplicas: 1, currentRevision: 'a', updateRevision: 'b' } } as never);
+    expect(sts.done).toBe(false);
+  });
+  test('the migration report parses back into step times', () => {
+    const out = 'x\nmigration report:\n  preflight          734 ms  Compose healthy\n  move data           11.7 s  copied\n  total               1 min 5 s\nresources ready: ...\n';
+    expect(parseReport(out)).toEqual({ preflight: 734, 'move data': 11700, total: 65_000 });
+  });
+});
+
+describe('day two: input checked before anything changes', () => {
+  test('replica counts', () => {
+    expect(parseReplicas('3')).toBe(3);
+    for (const bad of ['-1', 'three', '3.5', '51', '']) expect(() => parseReplicas(bad)).toThrow(/whole number from 0 to 50/);
+  });
+  const fails = async (argv: string[]) => {
+    try {
+      await k8sCommand(argv, { root: '/nonexistent', out: { write: () => true } as never });
+    } catch (e) {
+      expect(e).toBeInstanceOf(StackportError);
+      return `${(e as StackportError).exitCode} ${(e as StackportError).message}`;
+    }
+    return 'no error';
+  };
+  test('bad commands fail with exit 2 and say what is expected', async () => {
+    expect(await fails(['scale', 'web'])).toBe('2 scale needs <service>=<replicas>, e.g. scale web=3, not "web"');
+    expect(await fails(['scale', 'web=lots'])).toBe('2 replica count must be a whole number from 0 to 50, not "lots"');
+    expect(await fails(['update', 'web'])).toBe('2 update needs <service> --image <ref>, e.g. update web --image stackport-web:2');
+    expect(await fails(['rollback'])).toBe('2 rollback needs <service>, e.g. rollback web');
+    expect(await fails(['explode'])).toBe('2 unknown command "explode"');
+    expect(await fails(['update', 'web', '--image'])).toBe('2 --image needs a value');
+  });
+});
