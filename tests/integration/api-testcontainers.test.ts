@@ -20,6 +20,18 @@ let base: string;
 
 const images = { api: 'stackport-api:1', postgres: '', rabbitmq: '' };
 
+/** RabbitMQ as the api expects it: reachable as `broker`, node name fixed by the hostname. */
+function startBroker(): Promise<StartedTestContainer> {
+  return new GenericContainer(images.rabbitmq)
+    .withNetwork(network)
+    .withNetworkAliases('broker')
+    .withHostname('broker')
+    .withEnvironment({ RABBITMQ_DEFAULT_USER: 'app', RABBITMQ_DEFAULT_PASS: 'broker-secret' })
+    .withWaitStrategy(Wait.forSuccessfulCommand('rabbitmq-diagnostics -q ping'))
+    .withStartupTimeout(120_000)
+    .start();
+}
+
 beforeAll(async () => {
   const stateDir = tmpDir('tc');
   const stack = await prepareStack({ root, progress: new SilentProgress(), project: 'stackport-it-tc', stateDir, envFile: path.join(stateDir, '.env') });
@@ -36,14 +48,7 @@ beforeAll(async () => {
       .withEnvironment({ POSTGRES_USER: 'app', POSTGRES_PASSWORD: 'app-secret', POSTGRES_DB: 'app' })
       .withWaitStrategy(Wait.forSuccessfulCommand('pg_isready -q -h 127.0.0.1 -U app -d app'))
       .start(),
-    new GenericContainer(images.rabbitmq)
-      .withNetwork(network)
-      .withNetworkAliases('broker')
-      .withHostname('broker')
-      .withEnvironment({ RABBITMQ_DEFAULT_USER: 'app', RABBITMQ_DEFAULT_PASS: 'broker-secret' })
-      .withWaitStrategy(Wait.forSuccessfulCommand('rabbitmq-diagnostics -q ping'))
-      .withStartupTimeout(120_000)
-      .start(),
+    startBroker(),
   ]);
   api = await new GenericContainer(images.api)
     .withNetwork(network)
@@ -116,14 +121,7 @@ test('broker restart: health turns degraded, then the api reconnects and deliver
     const h = await getJson(`${base}/api/health`);
     return h.status === 503 && h.body.broker.ok === false ? true : undefined;
   });
-  broker = await new GenericContainer(images.rabbitmq)
-    .withNetwork(network)
-    .withNetworkAliases('broker')
-    .withHostname('broker')
-    .withEnvironment({ RABBITMQ_DEFAULT_USER: 'app', RABBITMQ_DEFAULT_PASS: 'broker-secret' })
-    .withWaitStrategy(Wait.forSuccessfulCommand('rabbitmq-diagnostics -q ping'))
-    .withStartupTimeout(120_000)
-    .start();
+  broker = await startBroker();
   await waitFor('healthy again', async () => ((await getJson(`${base}/api/health`)).status === 200 ? true : undefined), 90_000);
   const posted = await getJson(`${base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'after restart' }) });
   expect(posted.status).toBe(201);
