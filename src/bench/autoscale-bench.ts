@@ -66,6 +66,10 @@ export interface AutoscaleResult {
   records: RequestRecord[];
   loadRecords: RequestRecord[];
   peakCpu?: number;
+  /** ms (since the load started) when the ready pod count changed, and to what */
+  podChanges: { at: number; ready: number }[];
+  /** ms (since the load started) of failed requests, and why */
+  failures: { at: number; error: string }[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -194,6 +198,8 @@ export async function runAutoscale(o: AutoscaleRunOptions): Promise<AutoscaleRes
       records,
       loadRecords,
       peakCpu: cpus.length ? Math.max(...cpus) : undefined,
+      podChanges: samples.filter((x, i) => i > 0 && x.ready !== samples[i - 1]!.ready).map((x) => ({ at: x.at, ready: x.ready })),
+      failures: records.filter((q) => !q.ok).map((q) => ({ at: q.at, error: q.error ?? 'failed' })),
     };
   } finally {
     await patch(null).catch(() => undefined);
@@ -209,8 +215,17 @@ export function formatAutoscale(r: AutoscaleResult): string {
     `time to scale out (load start -> a new pod ready): ${secs(r.scaleOutMs)} (HPA decision ${secs(r.scaleOutDecisionMs)})`,
     `peak replicas: ${r.peakReplicas}`,
     `time to scale in (load end -> back to ${r.min}): ${secs(r.scaleInMs)}`,
-    `failed requests: ${r.failed} of ${r.load.total + r.probe.total} (load ${r.load.failed}, probe ${r.probe.failed})${r.failed ? ` ${JSON.stringify({ ...r.load.errors, ...r.probe.errors })}` : ''}`,
+    `failed requests: ${r.failed} of ${r.load.total + r.probe.total} (load ${r.load.failed} ${JSON.stringify(r.load.errors)}, probe ${r.probe.failed} ${JSON.stringify(r.probe.errors)})`,
+    `pod changes: ${r.podChanges.map((c) => `${secs(c.at)} -> ${c.ready}`).join(', ') || 'none'}`,
+    ...(r.failures.length ? [`failures by second: ${bySecond(r.failures.map((f) => f.at))}`] : []),
   ].join('\n');
+}
+
+/** "8 s ×12, 59 s ×3": failures grouped by the second they started in. */
+function bySecond(ats: number[]): string {
+  const counts = new Map<number, number>();
+  for (const a of ats) counts.set(Math.floor(a / 1000), (counts.get(Math.floor(a / 1000)) ?? 0) + 1);
+  return [...counts].sort((a, b) => a[0] - b[0]).map(([sec, n]) => `${sec} s x${n}`).join(', ');
 }
 
 export interface BenchAutoscaleOptions {
@@ -221,6 +236,8 @@ export interface BenchAutoscaleOptions {
   /** where the picture goes */
   svg: string;
   provider?: string;
+  /** load target (default: the provider's entry, http://127.0.0.1:8090) */
+  url?: string;
 }
 
 /** `make bench-autoscale`: one run on the running cluster, figures on stdout, the SVG written. */
@@ -234,7 +251,7 @@ export async function benchAutoscale(o: BenchAutoscaleOptions): Promise<Autoscal
   const kubectl = await kubectlFor(provider);
   if (!(await metricsAvailable(kubectl))) await deployMetricsServer(kubectl, (archive) => provider.loadArchives([archive]), { hasImage: (i) => provider.hasImage(i) });
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const r = await runAutoscale({ kubectl, url: provider.entry(), ratePerSecond: o.ratePerSecond, loadMs: o.loadMs, scaleDownWindowSeconds: o.scaleDownWindowSeconds, log });
+  const r = await runAutoscale({ kubectl, url: o.url ?? provider.entry(), ratePerSecond: o.ratePerSecond, loadMs: o.loadMs, scaleDownWindowSeconds: o.scaleDownWindowSeconds, log });
   process.stdout.write(`${formatAutoscale(r)}\n`);
   await writeFile(o.svg, renderAutoscale(r, `Scaling with load: web, ${o.ratePerSecond} req/s for ${Math.round(o.loadMs / 1000)} s (kubeadm, 2 cores)`));
   await writeFile(o.svg.replace(/\.svg$/, '.json'), `${JSON.stringify({ ...r, records: undefined, loadRecords: undefined }, null, 2)}\n`);

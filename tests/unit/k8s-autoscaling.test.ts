@@ -137,3 +137,62 @@ describe('x-stackport.autoscale validation: every problem, with file:line:col', 
     expect(problems(svc('    x-stackport: 3\n'))).toEqual(['compose.yaml:4:18: services.api.x-stackport must be a mapping, not number 3']);
   });
 });
+
+describe('hpaRows (for k8s.mjs status)', () => {
+  test('target, min..max, CPU target and reading, problems', async () => {
+    const { hpaRows, formatHpaRow } = await import('../../src/k8s/hpa-status.js');
+    const rows = hpaRows([
+      {
+        metadata: { name: 'web' },
+        spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, minReplicas: 1, maxReplicas: 4, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { averageUtilization: 50 } } }] },
+        status: { currentReplicas: 2, desiredReplicas: 3, currentMetrics: [{ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 87 } } }] },
+      },
+      {
+        metadata: { name: 'api' },
+        spec: { scaleTargetRef: { kind: 'Deployment', name: 'api' }, maxReplicas: 2 },
+        status: { conditions: [{ type: 'ScalingActive', status: 'False', reason: 'FailedGetResourceMetric', message: 'no metrics' }] },
+      },
+    ]);
+    expect(rows.map(formatHpaRow)).toEqual([
+      'Deployment/api: 0 pod(s) (desired 0, 1..2) [FailedGetResourceMetric: no metrics]',
+      'Deployment/web: 2 pod(s) (desired 3, 1..4), CPU 87%/50%',
+    ]);
+  });
+});
+
+describe('metrics-server manifests', () => {
+  test('ServiceAccount, RBAC, APIService v1beta1.metrics.k8s.io, Deployment with the local flags', async () => {
+    const { metricsServerObjects, METRICS_SERVER_IMAGE } = await import('../../src/cluster/metrics-server.js');
+    const objs = metricsServerObjects() as Any[];
+    expect(objs.map((o) => o.kind).sort()).toEqual(['APIService', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'Deployment', 'RoleBinding', 'Service', 'ServiceAccount']);
+    const api = objs.find((o) => o.kind === 'APIService');
+    expect(api.metadata.name).toBe('v1beta1.metrics.k8s.io');
+    expect(api.spec.service).toEqual({ name: 'metrics-server', namespace: 'kube-system', port: 4443 });
+    const d = objs.find((o) => o.kind === 'Deployment');
+    const c = d.spec.template.spec.containers[0];
+    expect(c.image).toBe(METRICS_SERVER_IMAGE);
+    expect(c.imagePullPolicy).toBe('IfNotPresent');
+    expect(c.args).toEqual(expect.arrayContaining(['--kubelet-insecure-tls', '--kubelet-preferred-address-types=InternalIP', '--metric-resolution=15s']));
+    expect(d.spec.template.spec.hostNetwork).toBe(true);
+  });
+});
+
+describe('autoscale picture', () => {
+  test('replica steps, latency dots, failures in red, figures in the caption', async () => {
+    const { renderAutoscale } = await import('../../src/bench/autoscale-svg.js');
+    const svg = renderAutoscale({
+      min: 1, max: 4, target: 50, scaleOutMs: 30_000, scaleOutDecisionMs: 25_000, peakReplicas: 3, scaleInMs: 40_000, loadMs: 60_000, failed: 1, peakCpu: 180,
+      load: { total: 2, ok: 1, failed: 1, errors: { ECONNRESET: 1 }, tags: {}, p50: 5, p99: 9 },
+      probe: { total: 0, ok: 0, failed: 0, errors: {}, tags: {}, p50: 0, p99: 0 },
+      samples: [{ at: 0, desired: 1, ready: 1 }, { at: 30_000, desired: 3, ready: 3 }, { at: 100_000, desired: 1, ready: 1 }],
+      records: [{ at: 100, ms: 5, ok: true }, { at: 200, ms: 0, ok: false, error: 'ECONNRESET' }],
+      loadRecords: [],
+      podChanges: [{ at: 30_000, ready: 3 }],
+      failures: [{ at: 200, error: 'ECONNRESET' }],
+    });
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('scale out 30 s · peak 3 pods · scale in 40 s after the load · 1 failed of 2 requests');
+    expect(svg).toContain('fill="#e63946"');
+    expect(svg.match(/<path /g)).toHaveLength(2);
+  });
+});
