@@ -55,7 +55,6 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
 maybe('kind: migrate, then a worker dies under load', () => {
   beforeAll(async () => {
     await ensureEngine({ logDir: path.join(root, '.stackport', 'logs') });
-    await new KubeadmProvider({ root }).delete({ progress });
     await removeProject(project, progress, { volumes: true });
     rmSync(markerFile(path.join(root, '.stackport'), project), { force: true });
     stack = await prepareStack({ root, progress, env });
@@ -63,8 +62,10 @@ maybe('kind: migrate, then a worker dies under load', () => {
     for (let i = 0; i < SEEDED; i++) {
       await fetch('http://127.0.0.1:18085/api/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: `seeded ${i}` }) });
     }
-    // a fresh 3-node cluster
+    // a fresh 3-node cluster (the kubeadm cluster holds 127.0.0.1:8090: down first)
+    await provider.build(progress);
     await provider.delete({ progress });
+    await new KubeadmProvider({ root }).delete({ progress });
     const t = Date.now();
     await provider.create({ progress });
     log(`create (3 nodes, node image cached): ${((Date.now() - t) / 1000).toFixed(1)} s`);
