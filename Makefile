@@ -76,7 +76,7 @@ bench-cluster: deps ## cold build, warm up to Ready, down; medians (ARGS="--no-c
 	$(ZX) scripts/bench/cluster.mjs $(ARGS)
 
 # ---------------------------------------------------------------- migration and day two
-.PHONY: migrate k8s-status scale update rollback bench-update bench-migrate
+.PHONY: migrate k8s-status scale update rollback bench-update bench-migrate bench-autoscale
 migrate: deps ## the running Compose stack -> the cluster, data moved, smoke-tested (ARGS="--cutover")
 	$(ZX) scripts/migrate.mjs --provider $(PROVIDER) $(ARGS)
 
@@ -97,3 +97,20 @@ bench-update: deps ## the same page update, Compose vs Kubernetes, under load; d
 
 bench-migrate: deps ## migrate from a running Compose stack, warm caches, several runs, medians
 	$(ZX) scripts/bench/migrate.mjs --provider=$(PROVIDER) $(ARGS)
+
+# ---------------------------------------------------------------- kind
+.PHONY: cluster-up-kind cluster-down-kind bench-cluster-kind test-kind-failover
+cluster-up-kind: deps ## kind cluster (1 node; NODES=3 for control plane + 2 workers)
+	$(ZX) scripts/cluster.mjs up --provider kind $(if $(NODES),--nodes $(NODES))
+
+cluster-down-kind: deps
+	$(ZX) scripts/cluster.mjs down --provider kind
+
+bench-cluster-kind: deps
+	$(ZX) scripts/bench/cluster.mjs --provider kind --no-cold --runs 1
+
+test-kind-failover: deps ## multi-node kind: a worker dies under load (about 11 minutes)
+	STACKPORT_E2E_KIND=1 node scripts/test.mjs --run kind-failover --projects e2e -- tests/e2e/kind-failover
+
+bench-autoscale: deps ## load drives the web autoscaler out and back in; figures + docs/autoscale.svg
+	$(ZX) scripts/bench/autoscale.mjs $(ARGS)

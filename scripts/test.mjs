@@ -1,49 +1,58 @@
 #!/usr/bin/env node
-// make test: typecheck, then jest (every project, one at a time: integration and e2e tests
-// share one engine and one cluster), with jest's JSON results written to .stackport/test-results/.
-// Prints the closing line "N passed, N failed" from those results (CI reads it).
+// make test: typecheck, then jest (every project, one file at a time: integration and e2e tests
+// share one engine and one cluster), with jest's JSON results in .stackport/test-results/.
+// Prints the closing line "N passed, N failed" summed over every results file of this round
+// (CI reads it). Usage: node scripts/test.mjs [--run NAME] [--projects P...] [-- jest args]
+//   --run NAME  a further run added to the round (its own results file; the typecheck and the
+//               wipe of earlier results happen only for the main run)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const args = process.argv.slice(2);
-const projectsAt = args.indexOf('--projects');
-const projects = projectsAt >= 0 ? args.slice(projectsAt + 1).filter((a) => !a.startsWith('-')) : [];
-const extra = projectsAt >= 0 ? args.slice(0, projectsAt) : args;
+const argv = process.argv.slice(2);
+const dash = argv.indexOf('--');
+const own = dash >= 0 ? argv.slice(0, dash) : argv;
+const jestExtra = dash >= 0 ? argv.slice(dash + 1) : [];
+const runAt = own.indexOf('--run');
+const run = runAt >= 0 ? own[runAt + 1] : 'main';
+const projectsAt = own.indexOf('--projects');
+const projects = projectsAt >= 0 ? own.slice(projectsAt + 1).filter((a, i, all) => !a.startsWith('-') && all[i - 1] !== '--run') : [];
 const outDir = path.join(root, '.stackport', 'test-results');
-rmSync(outDir, { recursive: true, force: true });
+if (run === 'main') rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 
+let typecheckOk = true;
+if (run === 'main') {
+  const tc = spawnSync('npx', ['--no-install', 'tsc', '--noEmit', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  typecheckOk = tc.status === 0;
+  writeFileSync(path.join(outDir, 'typecheck.txt'), typecheckOk ? 'ok\n' : 'failed\n');
+  if (!typecheckOk) console.error('typecheck failed (counted as one failed test)');
+}
+
+const outputFile = path.join(outDir, `jest-${run}.json`);
+const jestArgs = ['--no-install', 'jest', '--runInBand', '--json', `--outputFile=${outputFile}`];
+if (projects.length) jestArgs.push('--selectProjects', ...projects);
+if (jestExtra.length) jestArgs.push('--', ...jestExtra);
+const jest = spawnSync('npx', jestArgs, { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.env.CI ? '0' : process.env.FORCE_COLOR } });
+if (!existsSync(outputFile)) writeFileSync(path.join(outDir, `missing-${run}.txt`), 'jest wrote no results\n');
+
+// The round's total: every results file (main run and any --run added to it).
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-
-const tc = spawnSync('npx', ['--no-install', 'tsc', '--noEmit', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
-if (tc.status === 0) passed += 1;
-else {
-  failed += 1;
-  console.error('typecheck failed (counted as one failed test)');
+for (const f of readdirSync(outDir)) {
+  const full = path.join(outDir, f);
+  if (f === 'typecheck.txt') readFileSync(full, 'utf8').startsWith('ok') ? passed++ : failed++;
+  else if (f.startsWith('missing-')) failed++;
+  else if (f.startsWith('jest-') && f.endsWith('.json')) {
+    const r = JSON.parse(readFileSync(full, 'utf8'));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0);
+    skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+  }
 }
-
-const outputFile = path.join(outDir, 'jest.json');
-const jestArgs = ['--no-install', 'jest', '--runInBand', '--json', `--outputFile=${outputFile}`, ...extra];
-if (projects.length) jestArgs.push('--selectProjects', ...projects);
-const jest = spawnSync('npx', jestArgs, { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.env.CI ? '0' : process.env.FORCE_COLOR } });
-
-if (existsSync(outputFile)) {
-  const r = JSON.parse(readFileSync(outputFile, 'utf8'));
-  passed += r.numPassedTests;
-  failed += r.numFailedTests;
-  skipped += r.numPendingTests + (r.numTodoTests ?? 0);
-  // A suite that failed to run (syntax error, failing beforeAll) has no failed test: count it.
-  failed += r.numRuntimeErrorTestSuites ?? 0;
-} else {
-  failed += 1;
-  console.error('jest wrote no results (counted as one failed test)');
-}
-
 const summary = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
 writeFileSync(path.join(outDir, 'summary.txt'), `${summary}\n`);
 console.log(summary);
-process.exit(failed > 0 || jest.status !== 0 || tc.status !== 0 ? 1 : 0);
+process.exit(jest.status !== 0 || !typecheckOk || !existsSync(outputFile) ? 1 : 0);

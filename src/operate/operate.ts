@@ -11,6 +11,7 @@ import type { Progress } from '../ui/progress.js';
 import { formatMs } from '../ui/progress.js';
 import { waitRollout, workloads, type WorkloadStatus } from '../migrate/rollout.js';
 import { MANAGED } from '../migrate/migrate.js';
+import { formatHpaRow, hpaStatus } from '../k8s/hpa-status.js';
 
 export interface OpsContext {
   kubectl: Kubectl;
@@ -168,6 +169,11 @@ export async function statusReport(c: OpsContext): Promise<string> {
     const pods = await podsOf(c, w.name);
     const images = [...new Set(pods.map((p) => p.image))].join(', ');
     lines.push(`  ${w.name.padEnd(8)} ${w.kind.padEnd(12)} ${w.ready}/${w.desired} ready  ${images}`);
+  }
+  const hpas = await hpaStatus(c.kubectl, c.namespace).catch(() => []);
+  if (hpas.length) {
+    lines.push('autoscalers (HorizontalPodAutoscaler, metrics from metrics-server):');
+    for (const h of hpas) lines.push(`  ${formatHpaRow(h)}`);
   }
   lines.push(`entry: ${c.provider.entry()}`);
   return lines.join('\n');
