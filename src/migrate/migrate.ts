@@ -22,7 +22,7 @@ import { stageManifests } from '../k8s/stage.js';
 import { DEFAULT_OPTIONS, type TransformOptions } from '../k8s/transform.js';
 import { schemaValidator } from '../k8s/validate.js';
 import type { Target } from '../k8s/emit.js';
-import { assertSmokePassed, formatResults, runSmoke, type CheckResult } from '../smoke/smoke.js';
+import { assertSmokePassed, forgetTarget, formatResults, runSmoke, type CheckResult } from '../smoke/smoke.js';
 import { clusterId, imagesIn, kubectlFor } from './kube.js';
 import { waitRollout, type WorkloadStatus } from './rollout.js';
 import { copyPostgres, type CopyResult } from './data-postgres.js';
@@ -230,6 +230,7 @@ const dataStep: Step = {
     const db = c.stack.config.services.find((s) => s.name === 'db');
     if (db) {
       c.postgres = await copyPostgres(c.stack, 'db', { kubectl: c.kubectl!, namespace: c.namespace, pod: 'db-0', container: 'db' }, { force: c.opts.forceData });
+      if (c.postgres.action === 'copied') forgetTarget(markerFile(c.stack.stateDir, c.stack.project), 'k8s');
       const counts = Object.entries(c.postgres.counts).map(([t, n]) => `${t}=${n}`).join(' ');
       parts.push(c.postgres.action === 'copied' ? `PostgreSQL copied (${c.postgres.bytes} bytes; rows ${counts}, same as Compose)` : `PostgreSQL unchanged since the last copy (rows ${counts})`);
     }

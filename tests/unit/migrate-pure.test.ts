@@ -91,3 +91,20 @@ describe('day two: input checked before anything changes', () => {
     expect(await fails(['update', 'web', '--image'])).toBe('2 --image needs a value');
   });
 });
+
+describe('smoke record after a data copy', () => {
+  test('the cluster-side messages are forgotten, the Compose ones kept', async () => {
+    const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { forgetTarget } = await import('../../src/smoke/smoke.js');
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'stackport-marker-')), 'smoke.json');
+    writeFileSync(file, JSON.stringify({ messages: [
+      { id: 1, text: 'a', target: 'compose', at: '1' },
+      { id: 2, text: 'b', target: 'k8s', at: '2' },
+      { id: 3, text: 'c', target: 'compose', at: '3' },
+    ] }));
+    forgetTarget(file, 'k8s');
+    expect(JSON.parse(readFileSync(file, 'utf8')).messages.map((m: { id: number }) => m.id)).toEqual([1, 3]);
+  });
+});
