@@ -41,9 +41,14 @@ export const DROP_INS: { variable: keyof BaseImages; tag: string; dir: string }[
 
 export const DEBIAN: BaseImages = Object.fromEntries(DROP_INS.map((d) => [d.variable, d.tag])) as unknown as BaseImages;
 
-export async function imageExists(ref: string): Promise<boolean> {
+/** The engine's ID of an image, or undefined when the engine does not have it. */
+export async function imageId(ref: string): Promise<string | undefined> {
   const r = await probe(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref]);
-  return r.exitCode === 0;
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
+export async function imageExists(ref: string): Promise<boolean> {
+  return (await imageId(ref)) !== undefined;
 }
 
 /** Every local image as `repo:tag`: one engine call. */

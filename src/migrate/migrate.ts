@@ -24,6 +24,7 @@ import { schemaValidator } from '../k8s/validate.js';
 import type { Target } from '../k8s/emit.js';
 import { assertSmokePassed, forgetTarget, formatResults, runSmoke, type CheckResult } from '../smoke/smoke.js';
 import { clusterId, imagesIn, kubectlFor } from './kube.js';
+import { imageId } from '../engine/images.js';
 import { waitRollout, type WorkloadStatus } from './rollout.js';
 import { copyPostgres, type CopyResult } from './data-postgres.js';
 import { moveBroker, type BrokerResult } from './data-rabbitmq.js';
@@ -137,11 +138,6 @@ interface DeliveryState {
   images: Record<string, string>;
 }
 
-async function dockerImageId(ref: string): Promise<string | undefined> {
-  const r = await probe(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref]);
-  return r.exitCode === 0 ? r.stdout.trim() : undefined;
-}
-
 const deliverStep: Step = {
   name: 'deliver images',
   run: async (c) => {
@@ -153,10 +149,10 @@ const deliverStep: Step = {
     const todo: string[] = [];
     const ids: Record<string, string> = {};
     for (const ref of c.images) {
-      const imageId = await dockerImageId(ref);
-      if (!imageId) missing.push(ref);
-      else if (state.images[ref] !== imageId) todo.push(ref);
-      if (imageId) ids[ref] = imageId;
+      const engineId = await imageId(ref);
+      if (!engineId) missing.push(ref);
+      else if (state.images[ref] !== engineId) todo.push(ref);
+      if (engineId) ids[ref] = engineId;
     }
     if (missing.length) {
       throw new StackportError(`image(s) not in the Docker engine, so they cannot be delivered: ${missing.join(', ')}`, { hint: 'run `make up` first (it builds and tags them)' });

@@ -11,6 +11,7 @@ import type { Progress } from '../ui/progress.js';
 import { formatMs } from '../ui/progress.js';
 import { waitRollout, workloads, type WorkloadStatus } from '../migrate/rollout.js';
 import { MANAGED } from '../migrate/migrate.js';
+import { imageExists } from '../engine/images.js';
 import { formatHpaRow, hpaStatus } from '../k8s/hpa-status.js';
 
 export interface OpsContext {
@@ -92,15 +93,10 @@ export async function podsOf(c: OpsContext, service: string): Promise<PodInfo[]>
     }));
 }
 
-async function engineHas(image: string): Promise<boolean> {
-  const r = await probe(['docker', 'image', 'inspect', image]).catch(() => undefined);
-  return r?.exitCode === 0;
-}
-
 /** Makes sure the cluster can run `image`: already there, or delivered from the engine. */
 export async function ensureImage(c: OpsContext, image: string): Promise<'present' | 'delivered'> {
   if (await c.provider.hasImage(image)) return 'present';
-  if (!(await engineHas(image))) {
+  if (!(await imageExists(image))) {
     throw new StackportError(`image ${image} is neither in the cluster nor in the Docker engine, and nothing can be pulled here`, {
       hint: `build it first (e.g. WEB_VERSION=2 docker compose build web), then update again; nothing was changed`,
       exitCode: 2,

@@ -10,7 +10,7 @@ import { CommandError, StackportError, tail } from '../errors.js';
 import { run } from '../exec/run.js';
 import { ensureEngine, type EngineInfo } from '../engine/engine.js';
 import { findCompose, type ComposeCli } from '../engine/compose-cli.js';
-import { chooseImageSource, ensureDropIns, OFFICIAL, type ImageSource } from '../engine/images.js';
+import { chooseImageSource, ensureDropIns, imageId, OFFICIAL, type ImageSource } from '../engine/images.js';
 import { cacheRoot } from '../engine/cache.js';
 import type { Progress } from '../ui/progress.js';
 import { ensureEnvFile, PROJECT } from './env-file.js';
@@ -128,12 +128,6 @@ export function buildKey(s: ResolvedService): string {
   const h = hashTree(s.build.context);
   h.update(JSON.stringify([s.build.dockerfile, Object.entries(s.build.args).sort()]));
   return h.digest('hex').slice(0, 16);
-}
-
-async function imageId(ref: string): Promise<string | undefined> {
-  const { probe } = await import('../exec/run.js');
-  const r = await probe(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref]);
-  return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
 /** Builds the services whose build context, Dockerfile or args changed since the last build. */
