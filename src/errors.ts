@@ -34,6 +34,14 @@ export class StackportError extends Error {
     this.position = options.position;
     this.exitCode = options.exitCode ?? 1;
     this.details = options.details;
+    this.name = new.target.name;
+    // Test runners and crash traces print the stack, not the report: keep the failed
+    // command's output (details) in it, between the message and the frames.
+    const frames = this.stack?.indexOf('\n    at ') ?? -1;
+    if (options.details && frames > 0) {
+      const shown = options.details.replace(/\s+$/, '').split('\n').map((l) => `    | ${l}`).join('\n');
+      this.stack = `${this.stack!.slice(0, frames)}\n${shown}${this.stack!.slice(frames)}`;
+    }
   }
 
   /** `file:line:col: message`, or just the message. */

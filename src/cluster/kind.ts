@@ -216,10 +216,12 @@ export class KindProvider implements ClusterProvider {
   }
 
   /** `kind load docker-image`: docker save once, ctr import on every node. */
-  async loadImages(images: string[], options: CreateOptions = {}): Promise<void> {
-    if (!images.length) return;
+  /** `kind load docker-image` compares image IDs itself; its output says which it loaded. */
+  async loadImages(images: string[], options: CreateOptions = {}): Promise<string[]> {
+    if (!images.length) return [];
     const progress = options.progress ?? new ConsoleProgress();
-    await progress.step(`kind: load ${images.join(', ')}`, () => this.kind(['load', 'docker-image', '--name', KIND_CLUSTER_NAME, ...images]));
+    const r = await progress.step(`kind: load ${images.join(', ')}`, () => this.kind(['load', 'docker-image', '--name', KIND_CLUSTER_NAME, ...images]));
+    return loadedByKind(`${r.stdout}\n${r.stderr}`, images);
   }
 
   async hasImage(image: string): Promise<boolean> {
@@ -236,6 +238,12 @@ export class KindProvider implements ClusterProvider {
   async loadArchives(archives: string[]): Promise<void> {
     for (const a of archives) await this.kind(['load', 'image-archive', '--name', KIND_CLUSTER_NAME, a]);
   }
+}
+
+/** The images kind's output says it loaded (`Image: "x" with ID "…" not yet present on node …`). */
+export function loadedByKind(output: string, images: string[]): string[] {
+  const named = [...output.matchAll(/^Image: "([^"]+)" with ID "[^"]*" not yet present/gm)].map((m) => m[1]!);
+  return images.filter((i) => named.some((n) => n === i || n.endsWith(`/${i}`)));
 }
 
 async function containerPid(name: string): Promise<number | undefined> {

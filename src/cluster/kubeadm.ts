@@ -307,8 +307,8 @@ export class KubeadmProvider implements ClusterProvider {
    * Streams `docker save` into containerd (no temporary archive), and skips an image the node
    * already has with the same content: each import is labelled with the engine's image ID.
    */
-  async loadImages(images: string[], options: CreateOptions = {}): Promise<void> {
-    if (images.length === 0) return;
+  async loadImages(images: string[], options: CreateOptions = {}): Promise<string[]> {
+    if (images.length === 0) return [];
     const progress = options.progress ?? new ConsoleProgress();
     const docker = await which('docker');
     if (!docker) throw new StackportError('docker CLI not found', { hint: 'the images to load come from the Docker engine' });
@@ -319,7 +319,7 @@ export class KubeadmProvider implements ClusterProvider {
       const have = await probe(ctrArgv(ctr, 'images', 'ls', `name==${qualified(img)}`));
       if (!have.stdout.includes(`${IMAGE_ID_LABEL}=${id}`)) todo.push({ img, id });
     }
-    if (todo.length === 0) return;
+    if (todo.length === 0) return [];
     await progress.step(`load ${todo.length} image(s) into the cluster`, async (update) => {
       for (const { img, id } of todo) {
         update(img);
@@ -329,6 +329,7 @@ export class KubeadmProvider implements ClusterProvider {
         });
       }
     });
+    return todo.map((t) => t.img);
   }
 
 }

@@ -43,8 +43,11 @@ export interface ClusterProvider {
   status(): Promise<ClusterStatus>;
   /** Path of a kubeconfig for the cluster's admin (exists once create has finished). */
   kubeconfig(): Promise<string>;
-  /** Makes images of the Docker engine (by name) available to the cluster's nodes. */
-  loadImages(images: string[], options?: CreateOptions): Promise<void>;
+  /**
+   * Makes images of the Docker engine (by name) available to the cluster's nodes. An image the
+   * nodes already have with the same engine image ID is skipped; returns the ones loaded.
+   */
+  loadImages(images: string[], options?: CreateOptions): Promise<string[]>;
   /** Whether the cluster's nodes already have an image (by the name Docker gives it). */
   hasImage(image: string): Promise<boolean>;
   /** Imports image archives (docker-save or OCI tarballs) into the nodes. */

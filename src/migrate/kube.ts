@@ -1,11 +1,12 @@
 /** kubectl for a provider's cluster, plus the small queries the migration needs. */
 import { existsSync } from 'node:fs';
 import { StackportError } from '../errors.js';
-import { probe, which } from '../exec/run.js';
+import { which } from '../exec/run.js';
 import { Kubectl } from '../cluster/kubectl.js';
 import type { ClusterProvider } from '../cluster/provider.js';
 import { CacheLayout } from '../cluster/cache.js';
 import { KUBERNETES_VERSION } from '../cluster/versions.js';
+import { workloadsIn } from './rendered.js';
 
 /** The cluster release's own kubectl (built with it), else STACKPORT_KUBECTL, else PATH. */
 export async function kubectlBinary(): Promise<string> {
@@ -21,15 +22,8 @@ export async function kubectlFor(provider: ClusterProvider): Promise<Kubectl> {
   return new Kubectl(await kubectlBinary(), await provider.kubeconfig());
 }
 
-/** The cluster's identity: kube-system's UID (new for every cluster created). */
-export async function clusterId(kubectl: Kubectl): Promise<string> {
-  const r = await probe([kubectl.binary, '--kubeconfig', kubectl.kubeconfig, 'get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}']);
-  return r.exitCode === 0 ? r.stdout.trim() : '';
-}
-
 /** Every container image in a rendered manifest stream (containers and init containers). */
 export function imagesIn(yamlText: string): string[] {
-  const out = new Set<string>();
-  for (const m of yamlText.matchAll(/^\s*(?:-\s+)?image:\s*["']?([^"'\s]+)["']?\s*$/gm)) out.add(m[1]!);
+  const out = new Set(workloadsIn(yamlText).flatMap((w) => [...w.containers, ...w.initContainers].map((c) => c.image)));
   return [...out].sort();
 }

@@ -4,7 +4,7 @@
  * leaves the Compose stack running and its data untouched; only `--cutover`, after the smoke
  * suite passed on the cluster, stops the Compose stack.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { StackportError } from '../errors.js';
@@ -23,7 +23,10 @@ import { DEFAULT_OPTIONS, type TransformOptions } from '../k8s/transform.js';
 import { schemaValidator } from '../k8s/validate.js';
 import type { Target } from '../k8s/emit.js';
 import { assertSmokePassed, forgetTarget, formatResults, runSmoke, type CheckResult } from '../smoke/smoke.js';
-import { clusterId, imagesIn, kubectlFor } from './kube.js';
+import { imagesIn, kubectlFor } from './kube.js';
+import { dataServices, type DataService } from './data-services.js';
+import { stampImageIds } from './image-stamp.js';
+import { workloadsIn } from './rendered.js';
 import { imageId } from '../engine/images.js';
 import { waitRollout, type WorkloadStatus } from './rollout.js';
 import { copyPostgres, type CopyResult } from './data-postgres.js';
@@ -60,6 +63,8 @@ interface Ctx {
   stageDir: string;
   rendered: string;
   images: string[];
+  /** Engine image ID of each image, known from the deliver step on. */
+  imageIds: Record<string, string>;
   rollout: WorkloadStatus[];
   postgres?: CopyResult;
   broker?: BrokerResult;
@@ -133,38 +138,33 @@ const buildStep: Step = {
   },
 };
 
-interface DeliveryState {
-  cluster: string;
-  images: Record<string, string>;
-}
-
 const deliverStep: Step = {
   name: 'deliver images',
   run: async (c) => {
-    const stateFile = path.join(c.workDir, 'delivered.json');
-    const id = await clusterId(c.kubectl!);
-    const state: DeliveryState = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : { cluster: '', images: {} };
-    if (state.cluster !== id) state.images = {};
     const missing: string[] = [];
-    const todo: string[] = [];
-    const ids: Record<string, string> = {};
     for (const ref of c.images) {
-      const engineId = await imageId(ref);
-      if (!engineId) missing.push(ref);
-      else if (state.images[ref] !== engineId) todo.push(ref);
-      if (engineId) ids[ref] = engineId;
+      const id = await imageId(ref);
+      if (id) c.imageIds[ref] = id;
+      else missing.push(ref);
     }
     if (missing.length) {
       throw new StackportError(`image(s) not in the Docker engine, so they cannot be delivered: ${missing.join(', ')}`, { hint: 'run `make up` first (it builds and tags them)' });
     }
-    if (todo.length) await c.provider.loadImages(todo, { progress: c.opts.progress });
-    writeFileSync(stateFile, `${JSON.stringify({ cluster: id, images: { ...state.images, ...ids } }, null, 2)}\n`);
-    return todo.length ? `loaded ${todo.join(', ')}` : `all ${c.images.length} image(s) already in the cluster`;
+    // the provider compares engine image IDs with what the nodes have, and loads only the rest
+    const loaded = await c.provider.loadImages(c.images, { progress: c.opts.progress });
+    return loaded.length ? `loaded ${loaded.join(', ')}` : `all ${c.images.length} image(s) already in the cluster`;
   },
 };
 
+/** The stream apply sends: the rendered manifests, pod templates stamped with image IDs. */
+function applied(c: Ctx): string {
+  const file = path.join(c.workDir, 'applied.yaml');
+  writeFileSync(file, stampImageIds(c.rendered, c.imageIds));
+  return file;
+}
+
 function applyArgs(c: Ctx, extra: string[]): string[] {
-  return ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-k', c.stageDir, ...extra];
+  return ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-f', applied(c), ...extra];
 }
 
 /** kind/name of every object in a rendered manifest stream. */
@@ -223,23 +223,35 @@ const dataStep: Step = {
   when: (c) => c.composeRunning && !c.opts.noData,
   run: async (c) => {
     const parts: string[] = [];
-    const db = c.stack.config.services.find((s) => s.name === 'db');
-    if (db) {
-      c.postgres = await copyPostgres(c.stack, 'db', { kubectl: c.kubectl!, namespace: c.namespace, pod: 'db-0', container: 'db' }, { force: c.opts.forceData });
+    const found = dataServices(workloadsIn(c.rendered), c.stack.config.services);
+    for (const d of found.filter((x) => x.engine === 'postgres')) {
+      const pod = await dataPod(c, d);
+      c.postgres = await copyPostgres(c.stack, d.service, { kubectl: c.kubectl!, namespace: c.namespace, pod, container: d.container }, { force: c.opts.forceData });
       if (c.postgres.action === 'copied') forgetTarget(markerFile(c.stack.stateDir, c.stack.project), 'k8s');
       const counts = Object.entries(c.postgres.counts).map(([t, n]) => `${t}=${n}`).join(' ');
-      parts.push(c.postgres.action === 'copied' ? `PostgreSQL copied (${c.postgres.bytes} bytes; rows ${counts}, same as Compose)` : `PostgreSQL unchanged since the last copy (rows ${counts})`);
+      parts.push(c.postgres.action === 'copied' ? `PostgreSQL ${d.service} copied (${c.postgres.bytes} bytes; rows ${counts}, same as Compose)` : `PostgreSQL ${d.service} unchanged since the last copy (rows ${counts})`);
     }
-    const broker = c.stack.config.services.find((s) => s.name === 'broker');
-    if (broker) {
-      c.broker = await moveBroker(c.stack, 'broker', { kubectl: c.kubectl!, namespace: c.namespace, pod: 'broker-0', container: 'broker' });
+    for (const d of found.filter((x) => x.engine === 'rabbitmq')) {
+      const pod = await dataPod(c, d);
+      c.broker = await moveBroker(c.stack, d.service, { kubectl: c.kubectl!, namespace: c.namespace, pod, container: d.container });
       const b = c.broker;
-      parts.push(`RabbitMQ definitions imported (${b.queues} queue(s), ${b.exchanges} exchange(s), ${b.bindings} binding(s)); ` +
+      parts.push(`RabbitMQ ${d.service} definitions imported (${b.queues} queue(s), ${b.exchanges} exchange(s), ${b.bindings} binding(s)); ` +
         (b.leftBehind.length ? `left in Compose: ${b.leftBehind.map((q) => `${q.name}=${q.messages}`).join(', ')}` : b.drained.length ? `drained ${b.drained.map((q) => `${q.name}=${q.messages}`).join(', ')} before the move` : 'no messages were queued'));
     }
+    if (found.length === 0) parts.push('no PostgreSQL or RabbitMQ service: no data to move');
     return parts.join('; ');
   },
 };
+
+/** The pod a data service's copy goes to: a StatefulSet's first ordinal, else a ready pod. */
+async function dataPod(c: Ctx, d: DataService): Promise<string> {
+  if (d.workload.kind === 'StatefulSet') return `${d.workload.name}-0`;
+  const selector = Object.entries(d.workload.podLabels).map(([k, v]) => `${k}=${v}`).join(',');
+  const pods = await c.kubectl!.json<{ items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }>(['get', 'pods', '-n', c.namespace, '-l', selector]);
+  const ready = pods.items.find((p) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'));
+  if (!ready) throw new StackportError(`no ready pod of ${d.workload.kind.toLowerCase()}/${d.workload.name} to move ${d.service}'s data into`);
+  return ready.metadata.name;
+}
 
 const smokeStep: Step = {
   name: 'smoke test on the cluster',
@@ -282,6 +294,7 @@ export async function migrate(opts: MigrateOptions): Promise<StepReport[]> {
     stageDir: path.join(workDir, 'staged'),
     rendered: '',
     images: [],
+    imageIds: {},
     rollout: [],
     smoke: [],
     notes: [],
@@ -332,7 +345,11 @@ async function dryRun(c: Ctx): Promise<StepReport[]> {
   }
   await generateStep.run(c, () => undefined);
   out.write(`images to deliver: ${c.images.join(', ')}\n`);
-  const r = await probe([c.kubectl.binary, '--kubeconfig', c.kubectl.kubeconfig, 'diff', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-k', c.stageDir]);
+  for (const ref of c.images) {
+    const id = await imageId(ref);
+    if (id) c.imageIds[ref] = id;
+  }
+  const r = await probe([c.kubectl.binary, '--kubeconfig', c.kubectl.kubeconfig, 'diff', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-f', applied(c)]);
   if (r.exitCode === 0) out.write('server-side diff: the cluster already matches\n');
   else if (r.exitCode === 1) out.write(`server-side diff:\n${r.stdout}\n`);
   else throw new StackportError('kubectl diff failed', { details: r.stderr });

@@ -8,6 +8,11 @@
  *   consumed, and comes back delivered
  * - data kept: the messages earlier smoke runs left (recorded in a marker file) are still
  *   there, with the same text: data survives down/up, and later a migration
+ *
+ * The record belongs to one data set: the database names itself (a row the API makes once, which
+ * a dump and restore carries along). When the database answering is another one (its volume was
+ * removed, e.g. by `make clean` from another checkout), the record starts again and says so,
+ * rather than calling a new database's missing messages lost.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -38,15 +43,25 @@ interface Message {
 
 interface Health {
   status: string;
-  database: { ok: boolean; error?: string };
+  database: { ok: boolean; dataset?: string; error?: string };
   broker: { ok: boolean; error?: string };
 }
 
 interface Marker {
+  /** The data set the messages were posted to (the API's health names it). */
+  dataset?: string;
   messages: { id: number; text: string; target: string; at: string }[];
 }
 
-type Check = { name: string; run: (t: SmokeTarget, startedAt: string) => Promise<string> };
+/** What one run of the suite learns as it goes. */
+interface RunState {
+  startedAt: string;
+  dataset?: string;
+  /** Set when the record was for another data set and was started again. */
+  restarted?: string;
+}
+
+type Check = { name: string; run: (t: SmokeTarget, run: RunState) => Promise<string> };
 
 export const checks: Check[] = [
   {
@@ -60,18 +75,24 @@ export const checks: Check[] = [
   },
   {
     name: 'api health: database and broker ok',
-    run: async (t) => {
+    run: async (t, state) => {
       const r = await request(`${t.baseUrl}/api/health`);
       const h = json<Health>(r, 'GET /api/health');
       if (r.status !== 200 || h.status !== 'ok') {
         throw new Error(`GET /api/health answered ${r.status}: database ${h.database?.ok ? 'ok' : h.database?.error}, broker ${h.broker?.ok ? 'ok' : h.broker?.error}`);
+      }
+      state.dataset = h.database.dataset;
+      const marker = readMarker(t);
+      if (t.markerFile && state.dataset && marker.dataset !== state.dataset && marker.messages.length) {
+        state.restarted = marker.dataset ?? "(unnamed)";
+        writeMarker(t.markerFile, { dataset: state.dataset, messages: [] });
       }
       return `database ok, broker ok`;
     },
   },
   {
     name: 'message travels through PostgreSQL and RabbitMQ',
-    run: async (t) => {
+    run: async (t, state) => {
       const text = `smoke ${t.name} ${new Date().toISOString()}`;
       const posted = await request(`${t.baseUrl}/api/messages`, { method: 'POST', body: { text } });
       if (posted.status !== 201) throw new Error(`POST /api/messages answered ${posted.status}: ${posted.body.slice(0, 120)}`);
@@ -82,7 +103,7 @@ export const checks: Check[] = [
         const got = json<Message>(r, `GET /api/messages/${msg.id}`);
         if (r.status === 200 && got.delivered) {
           if (got.text !== text) throw new Error(`message ${msg.id} came back as ${JSON.stringify(got.text)}`);
-          recordMarker(t, msg.id, text);
+          recordMarker(t, state, msg.id, text);
           return `message ${msg.id} stored and delivered`;
         }
         if (Date.now() > deadline) throw new Error(`message ${msg.id} was stored but not delivered within 15 s`);
@@ -92,9 +113,13 @@ export const checks: Check[] = [
   },
   {
     name: 'earlier messages are still there',
-    run: async (t, startedAt) => {
+    run: async (t, state) => {
+      if (state.restarted) {
+        const was = state.restarted === '(unnamed)' ? 'an older, unnamed one' : state.restarted.slice(0, 8);
+        return `another database answers (data set ${state.dataset?.slice(0, 8)}; the record was for ${was}, whose volume is gone): the record starts again`;
+      }
       const marker = readMarker(t);
-      const earlier = marker.messages.filter((m) => m.at < startedAt);
+      const earlier = marker.messages.filter((m) => m.at < state.startedAt);
       if (earlier.length === 0) return 'first run: nothing to compare yet';
       const sample = [earlier[0]!, earlier[earlier.length - 1]!];
       for (const m of sample) {
@@ -117,22 +142,27 @@ function readMarker(t: SmokeTarget): Marker {
   }
 }
 
-function recordMarker(t: SmokeTarget, id: number, text: string): void {
+function recordMarker(t: SmokeTarget, state: RunState, id: number, text: string): void {
   if (!t.markerFile) return;
   const marker = readMarker(t);
+  if (state.dataset) marker.dataset = state.dataset;
   marker.messages.push({ id, text, target: t.name, at: new Date().toISOString() });
   marker.messages = marker.messages.slice(-50);
-  mkdirSync(path.dirname(t.markerFile), { recursive: true });
-  writeFileSync(t.markerFile, `${JSON.stringify(marker, null, 2)}\n`);
+  writeMarker(t.markerFile, marker);
+}
+
+function writeMarker(file: string, marker: Marker): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(marker, null, 2)}\n`);
 }
 
 export async function runSmoke(target: SmokeTarget, onResult: (r: CheckResult) => void = () => undefined): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  const startedAt = new Date().toISOString();
+  const state: RunState = { startedAt: new Date().toISOString() };
   for (const c of checks) {
     const started = Date.now();
     try {
-      const detail = await c.run(target, startedAt);
+      const detail = await c.run(target, state);
       results.push({ name: c.name, ok: true, ms: Date.now() - started, detail });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
@@ -168,5 +198,5 @@ export function forgetTarget(markerFile: string, target: string): void {
   if (!existsSync(markerFile)) return;
   const marker = JSON.parse(readFileSync(markerFile, 'utf8')) as Marker;
   marker.messages = marker.messages.filter((m) => m.target !== target);
-  writeFileSync(markerFile, `${JSON.stringify(marker, null, 2)}\n`);
+  writeMarker(markerFile, marker);
 }

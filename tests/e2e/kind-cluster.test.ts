@@ -16,6 +16,7 @@ import { Kubectl } from '../../src/cluster/kubectl.js';
 import { readImageSet } from '../../src/cluster/images.js';
 import { detect } from '../../src/cluster/provider.js';
 import { SilentProgress } from '../../src/ui/progress.js';
+import { waitFor } from './wait-for.js';
 
 jest.setTimeout(1_200_000);
 
@@ -30,15 +31,6 @@ let defaultNetworks: string[];
 const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean).sort();
 const dockerNetworks = async () => lines((await run(['docker', 'network', 'ls', '-q', '--no-trunc'])).stdout);
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 beforeAll(async () => {
   await ensureEngine({ logDir: path.join(root, '.stackport', 'logs') });

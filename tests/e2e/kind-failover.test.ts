@@ -22,6 +22,7 @@ import { runSmoke } from '../../src/smoke/smoke.js';
 import { markerFile } from '../../src/stack/commands.js';
 import { startLoop, summarize } from '../../src/load/request-loop.js';
 import { run } from '../../src/exec/run.js';
+import { waitFor } from './wait-for.js';
 
 const enabled = process.env.STACKPORT_E2E_KIND === '1';
 const maybe = enabled ? describe : describe.skip;
@@ -42,15 +43,6 @@ const provider = new KindProvider({ root }, { nodes: 3 });
 let kubectl: Kubectl;
 let ops: OpsContext;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 240_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 maybe('kind: migrate, then a worker dies under load', () => {
   beforeAll(async () => {

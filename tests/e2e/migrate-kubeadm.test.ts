@@ -23,6 +23,7 @@ import { KUBERNETES_VERSION } from '../../src/cluster/versions.js';
 import { run } from '../../src/exec/run.js';
 import { parseCounts } from '../../src/migrate/data-postgres.js';
 import { buildChanged } from '../../src/stack/stack.js';
+import { waitFor } from './wait-for.js';
 
 jest.setTimeout(900_000);
 
@@ -40,15 +41,6 @@ let kubectl: Kubectl;
 let ops: OpsContext;
 const entry = () => provider.entry();
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function clusterRows(): Promise<number> {
   const r = await kubectl.run(['exec', 'db-0', '-c', 'db', '--', 'sh', '-c', `psql -X -tA -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "${COUNT_SQL}"`]);

@@ -3,7 +3,7 @@
  * a second up that rebuilds nothing, down + up keeps the data, clean removes it.
  * Each generation runs as its own project on its own port, beside any stack a user runs.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { prepareStack, up, down, buildChanged, removeProject, type Stack } from '../../src/stack/stack.js';
 import { ensureEngine } from '../../src/engine/engine.js';
@@ -94,5 +94,22 @@ describe.each([
     await down(stack, { volumes: true });
     const r = await probe(['docker', 'volume', 'ls', '-q', '--filter', `name=${project}_`]);
     expect(r.stdout.trim()).toBe('');
+  });
+
+  test('after clean, a new database is told apart from lost messages: the record starts again', async () => {
+    // the record still names the removed data set (as a checkout's record does when another
+    // checkout ran `make clean` on the same engine)
+    const target = smokeTarget(stack);
+    const before = JSON.parse(readFileSync(target.markerFile!, 'utf8')) as { dataset: string; messages: unknown[] };
+    expect(before.dataset).toMatch(/^[0-9a-f-]{36}$/);
+    expect(before.messages.length).toBeGreaterThan(0);
+    await up(stack);
+    const results = await runSmoke(target);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.find((r) => r.name === 'earlier messages are still there')!.detail).toMatch(/^another database answers .*the record starts again$/);
+    const after = JSON.parse(readFileSync(target.markerFile!, 'utf8')) as { dataset: string; messages: unknown[] };
+    expect(after.dataset).not.toBe(before.dataset);
+    expect(after.messages).toHaveLength(1);
+    await down(stack, { volumes: true });
   });
 });

@@ -7,6 +7,11 @@ import { parseReport } from '../../src/bench/migrate-bench.js';
 import { parseReplicas } from '../../src/operate/operate.js';
 import { k8sCommand } from '../../src/operate/command.js';
 import { StackportError } from '../../src/errors.js';
+import { IMAGE_IDS_ANNOTATION, stampImageIds } from '../../src/migrate/image-stamp.js';
+import { workloadsIn } from '../../src/migrate/rendered.js';
+import { dataServices, engineOf } from '../../src/migrate/data-services.js';
+import { loadedByKind } from '../../src/cluster/kind.js';
+import { parseAllDocuments } from 'yaml';
 
 const rendered = `apiVersion: apps/v1
 kind: Deployment
@@ -39,7 +44,40 @@ spec:
         image: stackport/postgres:15-bookworm
 `;
 
+const annotationOf = (stream: string, kind: string) => {
+  const doc = parseAllDocuments(stream).map((d) => d.toJS()).find((o) => o.kind === kind);
+  return doc?.spec?.template?.metadata?.annotations?.[IMAGE_IDS_ANNOTATION] as string | undefined;
+};
+
 describe('migration: pure parts', () => {
+  test('pod templates are stamped with their images\' engine IDs: a rebuilt tag changes only its workloads', () => {
+    const ids = { 'stackport-web:1': 'sha256:aaa', 'stackport.local/busybox:1.35.0': 'sha256:bbb', 'stackport/postgres:15-bookworm': 'sha256:ccc' };
+    const once = stampImageIds(rendered, ids);
+    const web = annotationOf(once, 'Deployment');
+    const db = annotationOf(once, 'StatefulSet');
+    expect(web).toMatch(/^[0-9a-f]{16}$/);
+    expect(db).toMatch(/^[0-9a-f]{16}$/);
+    expect(stampImageIds(rendered, ids)).toBe(once); // deterministic
+    const rebuilt = stampImageIds(rendered, { ...ids, 'stackport-web:1': 'sha256:ddd' });
+    expect(annotationOf(rebuilt, 'Deployment')).not.toBe(web);
+    expect(annotationOf(rebuilt, 'StatefulSet')).toBe(db);
+    // the rest of the stream is kept: same objects, the Service untouched, no annotation without IDs
+    expect([...renderedObjects(once)].sort()).toEqual([...renderedObjects(rendered)].sort());
+    expect(annotationOf(stampImageIds(rendered, {}), 'Deployment')).toBeUndefined();
+  });
+  test('data services are found by the image their workload runs, whatever the service is called', () => {
+    expect(['postgres:15', 'docker.io/library/postgres@sha256:1', 'bitnami/postgresql:16', 'stackport/postgres:15-bookworm', 'localhost:5000/postgres'].map(engineOf)).toEqual(['postgres', 'postgres', 'postgres', 'postgres', 'postgres']);
+    expect(['rabbitmq:3-management', 'stackport/rabbitmq:3.10-bookworm'].map(engineOf)).toEqual(['rabbitmq', 'rabbitmq']);
+    expect(['postgres-exporter:1', 'nginx', 'localhost:5000/app'].map(engineOf)).toEqual([undefined, undefined, undefined]);
+    const stream = rendered.replace(/name: db\n/g, 'name: pg-main\n');
+    const found = dataServices(workloadsIn(stream), [{ name: 'pg_main', image: 'stackport/postgres:15-bookworm', ports: [], hasHealthcheck: true }, { name: 'web', ports: [], hasHealthcheck: true }]);
+    expect(found.map((d) => [d.engine, d.service, d.workload.kind, d.workload.name, d.container])).toEqual([['postgres', 'pg_main', 'StatefulSet', 'pg-main', 'pg-main']]);
+  });
+  test('which images kind says it loaded', () => {
+    const out = 'Image: "stackport-web:2" with ID "sha256:1" not yet present on node "k-worker", loading...\nImage: "stackport-api:1" with ID "sha256:2" found to be already present on all nodes.\n';
+    expect(loadedByKind(out, ['stackport-api:1', 'stackport-web:2'])).toEqual(['stackport-web:2']);
+    expect(loadedByKind('', ['a:1'])).toEqual([]);
+  });
   test('images of a rendered stream, init containers included, sorted and unique', () => {
     expect(imagesIn(rendered)).toEqual(['stackport-web:1', 'stackport.local/busybox:1.35.0', 'stackport/postgres:15-bookworm']);
   });

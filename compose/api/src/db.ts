@@ -17,6 +17,20 @@ export class Store {
       created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
       delivered_at TIMESTAMPTZ
     )`);
+    // One row naming this database's data set: made once, copied with the data by a dump and
+    // restore, new when the volume is new. The smoke suite's record of earlier messages is
+    // kept against it, so a wiped volume is told apart from lost messages.
+    await this.pool.query(`CREATE TABLE IF NOT EXISTS dataset (
+      one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
+      id TEXT NOT NULL,
+      created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )`);
+    await this.pool.query('INSERT INTO dataset (id) VALUES (gen_random_uuid()::text) ON CONFLICT DO NOTHING');
+  }
+
+  async dataset(): Promise<string | undefined> {
+    const r = await this.pool.query('SELECT id FROM dataset');
+    return r.rows[0]?.id;
   }
 
   async ping(): Promise<number> {

@@ -38,9 +38,10 @@ async function readJson(req: http.IncomingMessage, limit = 64 * 1024): Promise<u
 }
 
 async function health(): Promise<{ status: number; body: unknown }> {
-  let database: { ok: boolean; latencyMs?: number; error?: string };
+  let database: { ok: boolean; latencyMs?: number; dataset?: string; error?: string };
   try {
     database = { ok: true, latencyMs: await store.ping() };
+    database.dataset = await store.dataset().catch(() => undefined);
   } catch (err) {
     database = { ok: false, error: (err as Error).message };
   }
