@@ -2,6 +2,28 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /**
+ * ${STACKPORT_CACHE:-~/.cache/stackport}. Unlike engine/cache.ts's cacheRoot this reads no
+ * XDG_CACHE_HOME and resolves nothing: the built Kubernetes and kind trees stay where they are.
+ */
+export function clusterCacheBase(): string {
+  return process.env.STACKPORT_CACHE || join(homedir(), '.cache', 'stackport');
+}
+
+/** One version's directory under the cache base, with the bin/ and logs/ of its Go builds. */
+export abstract class VersionedCache {
+  readonly root: string;
+  protected constructor(base: string, dir: string) {
+    this.root = join(base, dir);
+  }
+  get bin(): string {
+    return join(this.root, 'bin');
+  }
+  get logs(): string {
+    return join(this.root, 'logs');
+  }
+}
+
+/**
  * Where heavy, reusable things live. Keyed by the Kubernetes version so two releases never mix:
  *   ${STACKPORT_CACHE:-~/.cache/stackport}/kubeadm-v1.34.4/
  *     src/<component>/   wrapper Go modules (go.mod, tools.go)
@@ -12,22 +34,15 @@ import { join } from 'node:path';
  *     logs/              build logs
  * The Go build and module caches stay where Go keeps them (GOCACHE, GOMODCACHE).
  */
-export class CacheLayout {
-  readonly root: string;
-  constructor(readonly k8sVersion: string, base = process.env.STACKPORT_CACHE || join(homedir(), '.cache', 'stackport')) {
-    this.root = join(base, `kubeadm-${k8sVersion}`);
-  }
-  get bin(): string {
-    return join(this.root, 'bin');
+export class CacheLayout extends VersionedCache {
+  constructor(readonly k8sVersion: string, base = clusterCacheBase()) {
+    super(base, `kubeadm-${k8sVersion}`);
   }
   get cniBin(): string {
     return join(this.root, 'cni');
   }
   get images(): string {
     return join(this.root, 'images');
-  }
-  get logs(): string {
-    return join(this.root, 'logs');
   }
   src(component: string): string {
     return join(this.root, 'src', component);

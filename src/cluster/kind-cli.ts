@@ -1,5 +1,5 @@
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { clusterCacheBase, VersionedCache } from './cache.js';
 import type { GoComponent } from './go-build.js';
 import { buildGoComponent } from './go-build.js';
 import type { Progress } from '../ui/progress.js';
@@ -14,16 +14,9 @@ import type { Progress } from '../ui/progress.js';
  */
 export const KIND_VERSION = 'v0.30.0';
 
-export class KindCache {
-  readonly root: string;
-  constructor(readonly kindVersion = KIND_VERSION, base = process.env.STACKPORT_CACHE || join(homedir(), '.cache', 'stackport')) {
-    this.root = join(base, `kind-${kindVersion}`);
-  }
-  get bin(): string {
-    return join(this.root, 'bin');
-  }
-  get logs(): string {
-    return join(this.root, 'logs');
+export class KindCache extends VersionedCache {
+  constructor(readonly kindVersion = KIND_VERSION, base = clusterCacheBase()) {
+    super(base, `kind-${kindVersion}`);
   }
   get srcDir(): string {
     return join(this.root, 'src');

@@ -141,31 +141,32 @@ function mergeMaps(base: PMap, over: PMap): PMap {
   return { kind: 'map', entries, pos: over.pos };
 }
 
-/** `[A=1, B]` -> `{A: 1, B: null}` so list and map forms merge by name. */
-function asKeyValueMap(n: PNode): PMap | undefined {
+/** A list of scalars as a map (named by `entry`), so list and map forms merge by name; undefined when an item does not fit. */
+function listAsMap(n: PNode, entry: (item: PScalar) => { name: string; value: string | null } | undefined): PMap | undefined {
   if (isPMap(n)) return n;
   if (!isPSeq(n)) return undefined;
   const entries = new Map<string, PEntry>();
   for (const item of n.items) {
-    if (!isPScalar(item) || typeof item.value !== 'string') return undefined;
-    const text = item.template ?? item.value;
-    const eq = text.indexOf('=');
-    const name = eq < 0 ? text : text.slice(0, eq);
-    const value = eq < 0 ? null : text.slice(eq + 1);
-    entries.set(name, { keyPos: item.pos, value: { kind: 'scalar', value, raw: value ?? '', pos: item.pos } });
+    const e = isPScalar(item) ? entry(item) : undefined;
+    if (!e) return undefined;
+    entries.set(e.name, { keyPos: item.pos, value: { kind: 'scalar', value: e.value, raw: e.value ?? '', pos: item.pos } });
   }
   return { kind: 'map', entries, pos: n.pos };
 }
 
+/** `[A=1, B]` -> `{A: 1, B: null}`. */
+function asKeyValueMap(n: PNode): PMap | undefined {
+  return listAsMap(n, (item) => {
+    if (typeof item.value !== 'string') return undefined;
+    const text = item.template ?? item.value;
+    const eq = text.indexOf('=');
+    return eq < 0 ? { name: text, value: null } : { name: text.slice(0, eq), value: text.slice(eq + 1) };
+  });
+}
+
+/** `[a, b]` -> `{a: null, b: null}`. */
 function asNameMap(n: PNode): PMap | undefined {
-  if (isPMap(n)) return n;
-  if (!isPSeq(n)) return undefined;
-  const entries = new Map<string, PEntry>();
-  for (const item of n.items) {
-    if (!isPScalar(item)) return undefined;
-    entries.set(String(item.value), { keyPos: item.pos, value: { kind: 'scalar', value: null, raw: '', pos: item.pos } });
-  }
-  return { kind: 'map', entries, pos: n.pos };
+  return listAsMap(n, (item) => ({ name: String(item.value), value: null }));
 }
 
 function mountTarget(n: PNode): string {

@@ -210,6 +210,16 @@ function duration(n: PNode | undefined, where: string, ctx: NormalizeContext): n
   return s;
 }
 
+/** The items of a list-valued key: none when the key is absent, a problem (and none) when it is not a list. */
+function listItems(n: PNode | undefined, where: string, ctx: NormalizeContext): PNode[] {
+  if (!n) return [];
+  if (!isPSeq(n)) {
+    problem(ctx, n.pos, `${where} must be a list, not ${describe(n)}`);
+    return [];
+  }
+  return n.items;
+}
+
 function stringList(n: PNode | undefined, where: string, ctx: NormalizeContext): string[] {
   if (!n) return [];
   if (isPScalar(n) && typeof n.value === 'string') return [n.value];
@@ -587,13 +597,8 @@ function portRange(text: string, where: string, pos: SourcePos, ctx: NormalizeCo
 }
 
 function ports(n: PNode | undefined, where: string, ctx: NormalizeContext): PortMapping[] {
-  if (!n) return [];
-  if (!isPSeq(n)) {
-    problem(ctx, n.pos, `${where} must be a list, not ${describe(n)}`);
-    return [];
-  }
   const out: PortMapping[] = [];
-  n.items.forEach((item, k) => {
+  listItems(n, where, ctx).forEach((item, k) => {
     const w = `${where}[${k}]`;
     if (isPMap(item)) {
       checkKeys(item, w, ['target', 'published', 'host_ip', 'protocol', 'mode', 'name', 'app_protocol'], ctx);
@@ -654,13 +659,8 @@ function ports(n: PNode | undefined, where: string, ctx: NormalizeContext): Port
 }
 
 function exposed(n: PNode | undefined, where: string, ctx: NormalizeContext): ExposedPort[] {
-  if (!n) return [];
-  if (!isPSeq(n)) {
-    problem(ctx, n.pos, `${where} must be a list, not ${describe(n)}`);
-    return [];
-  }
   const out: ExposedPort[] = [];
-  n.items.forEach((item, k) => {
+  listItems(n, where, ctx).forEach((item, k) => {
     if (!isPScalar(item) || item.value === null) {
       problem(ctx, item.pos, `${where}[${k}] must be a port, not ${describe(item)}`);
       return;
@@ -699,14 +699,9 @@ function inside(dir: string, p: string): boolean {
 }
 
 function mounts(n: PNode | undefined, where: string, ctx: NormalizeContext, volumes: NamedVolume[]): Mount[] {
-  if (!n) return [];
-  if (!isPSeq(n)) {
-    problem(ctx, n.pos, `${where} must be a list, not ${describe(n)}`);
-    return [];
-  }
   const out: Mount[] = [];
   const declared = new Set(volumes.map((v) => v.name));
-  n.items.forEach((item, k) => {
+  listItems(n, where, ctx).forEach((item, k) => {
     const w = `${where}[${k}]`;
     let m: Mount | undefined;
     if (isPMap(item)) {
@@ -770,14 +765,9 @@ function mounts(n: PNode | undefined, where: string, ctx: NormalizeContext, volu
 }
 
 function secretRefs(kind: 'secrets' | 'configs', n: PNode | undefined, where: string, ctx: NormalizeContext, defs: FileObject[]): ServiceSecretRef[] {
-  if (!n) return [];
-  if (!isPSeq(n)) {
-    problem(ctx, n.pos, `${where} must be a list, not ${describe(n)}`);
-    return [];
-  }
   const names = new Set(defs.map((d) => d.name));
   const out: ServiceSecretRef[] = [];
-  n.items.forEach((item, k) => {
+  listItems(n, where, ctx).forEach((item, k) => {
     const w = `${where}[${k}]`;
     let ref: ServiceSecretRef | undefined;
     if (isPMap(item)) {

@@ -1,46 +1,17 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { loadCompose, type LoadOptions } from '../../src/compose/load.js';
 import { isSecretName } from '../../src/compose/normalize.js';
-import { ValidationError, type StackportError } from '../../src/errors.js';
 import type { App } from '../../src/model/app.js';
+import { loadProject, problemsOf, scratchDirs, writeFiles } from './helpers/fixtures.js';
 
-const scratchDirs: string[] = [];
-/** A temp directory removed after the file's tests. */
-function scratch(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'stackport-load-'));
-  scratchDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
-});
-
-
-function project(files: Record<string, string>): string {
-  const dir = scratch();
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    writeFileSync(path.join(dir, name), text);
-  }
-  return dir;
-}
+const scratch = scratchDirs('load');
 
 function load(compose: string, options: Partial<LoadOptions> = {}, files: Record<string, string> = {}): App {
-  const dir = project({ 'compose.yaml': compose, ...files });
-  return loadCompose({ file: path.join(dir, 'compose.yaml'), env: {}, displayBase: dir, projectName: 'demo', ...options });
+  return loadProject(scratch(), compose, files, options);
 }
 
 function problems(compose: string, options: Partial<LoadOptions> = {}, files: Record<string, string> = {}): string[] {
-  try {
-    load(compose, options, files);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ValidationError);
-    expect((e as ValidationError).exitCode).toBe(2);
-    return (e as ValidationError).problems.map((p: StackportError) => p.located);
-  }
-  throw new Error('expected the file to be refused');
+  return problemsOf(() => load(compose, options, files));
 }
 
 const svc = (app: App, name: string) => app.services.find((s) => s.name === name)!;
@@ -159,7 +130,7 @@ describe('interpolation', () => {
     const app = load('services:\n  a:\n    image: ${IMAGE}:${TAG:-1}\n    command: echo $$HOME\n', { envFile: undefined, env: { IMAGE: 'repo/app' } });
     expect(svc(app, 'a').image).toBe('repo/app:1');
     expect(svc(app, 'a').command).toEqual(['echo', '$HOME']);
-    const dir = project({ 'compose.yaml': 'services:\n  a:\n    image: ${IMAGE}:${TAG}\n', 'vars.env': 'IMAGE=from-file\nTAG=2\n' });
+    const dir = writeFiles(scratch(), { 'compose.yaml': 'services:\n  a:\n    image: ${IMAGE}:${TAG}\n', 'vars.env': 'IMAGE=from-file\nTAG=2\n' });
     const withFile = loadCompose({ file: path.join(dir, 'compose.yaml'), envFile: path.join(dir, 'vars.env'), env: { TAG: 'shell' }, displayBase: dir });
     expect(withFile.services[0]!.image).toBe('from-file:shell');
   });

@@ -3,25 +3,15 @@
  * other types). Every outcome must be output or a StackportError (one line per problem,
  * exit 2), never a TypeError with a stack trace. Deterministic (fixed seed).
  */
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadCompose } from '../../src/compose/load.js';
 import { StackportError } from '../../src/errors.js';
 import { renderFiles } from '../../src/k8s/emit.js';
 import { DEFAULT_OPTIONS, transform } from '../../src/k8s/transform.js';
+import { scratchDirs } from './helpers/fixtures.js';
 
-const scratchDirs: string[] = [];
-/** A temp directory removed after the file's tests. */
-function scratch(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'stackport-mutations-'));
-  scratchDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
-});
-
+const scratch = scratchDirs('mutations');
 
 const FIXTURES = path.resolve(__dirname, '../golden/fixtures');
 const VALUES = ['', '[]', '{}', 'null', '1', 'true', '"x"', '- a', 'a: b', '*nope', '&x y', '${X', '99999', '-1', '[1, [2]]', '{a: {b: c}}', 'yes', '0x1F', '"${A:?b}"'];

@@ -1,36 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadCompose } from '../../src/compose/load.js';
-import { ValidationError } from '../../src/errors.js';
 import { DEFAULT_CPU_REQUEST, horizontalPodAutoscaler } from '../../src/k8s/autoscaling.js';
 import { DEFAULT_OPTIONS, transform, type K8sObject, type Manifests } from '../../src/k8s/transform.js';
+import { loadProject, problemsOf, scratchDirs } from './helpers/fixtures.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function load(compose: string) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'stackport-hpa-'));
-  dirs.push(dir);
-  writeFileSync(path.join(dir, 'compose.yaml'), compose);
-  return { dir, app: loadCompose({ file: path.join(dir, 'compose.yaml'), env: {}, displayBase: dir, projectName: 'demo' }) };
-}
+const scratch = scratchDirs('hpa');
 
 function manifests(compose: string): Manifests {
-  const { dir, app } = load(compose);
-  return transform(app, { ...DEFAULT_OPTIONS, displayBase: dir });
+  const dir = scratch();
+  return transform(loadProject(dir, compose), { ...DEFAULT_OPTIONS, displayBase: dir });
 }
 
 function problems(compose: string): string[] {
-  try {
-    load(compose);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ValidationError);
-    return (e as ValidationError).problems.map((p) => p.located);
-  }
-  throw new Error('no problems reported');
+  return problemsOf(() => loadProject(scratch(), compose));
 }
 
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { StackportError } from '../../src/errors.js';
@@ -8,29 +7,13 @@ import { diffTree, lineDiff, readTree, toYaml, writeTree } from '../../src/k8s/e
 import { formatWarning, generateCommand, parseGenerateArgs } from '../../src/k8s/generate-command.js';
 import { stageManifests } from '../../src/k8s/stage.js';
 import { DEFAULT_OPTIONS } from '../../src/k8s/transform.js';
-
-const scratchDirs: string[] = [];
-/** A temp directory removed after the file's tests. */
-function scratch(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'stackport-emit-'));
-  scratchDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
-});
-
+import { scratchDirs, writeFiles } from './helpers/fixtures.js';
 
 const ROOT = path.resolve(__dirname, '../..');
-const tmpdir = () => scratch();
+const tmpdir = scratchDirs('emit');
 
 function project(compose: string, files: Record<string, string> = {}): string {
-  const dir = tmpdir();
-  for (const [name, text] of Object.entries({ 'compose.yaml': compose, ...files })) {
-    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    writeFileSync(path.join(dir, name), text);
-  }
-  return dir;
+  return writeFiles(tmpdir(), { 'compose.yaml': compose, ...files });
 }
 
 async function gen(dir: string, args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {

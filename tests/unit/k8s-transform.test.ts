@@ -1,31 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadCompose } from '../../src/compose/load.js';
 import { escapeEnvValue } from '../../src/k8s/config-and-secrets.js';
 import { dnsLabel, isDnsLabel } from '../../src/k8s/names.js';
 import { DEFAULT_OPTIONS, entryService, ranges, transform, type K8sObject, type Manifests, type TransformOptions } from '../../src/k8s/transform.js';
+import { loadProject, scratchDirs } from './helpers/fixtures.js';
 
-const scratchDirs: string[] = [];
-/** A temp directory removed after the file's tests. */
-function scratch(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'stackport-k8s-'));
-  scratchDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
-});
-
+const scratch = scratchDirs('k8s');
 
 function manifests(compose: string, files: Record<string, string> = {}, options: Partial<TransformOptions> = {}): Manifests {
   const dir = scratch();
-  for (const [name, text] of Object.entries({ 'compose.yaml': compose, ...files })) {
-    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    writeFileSync(path.join(dir, name), text);
-  }
-  const app = loadCompose({ file: path.join(dir, 'compose.yaml'), env: {}, displayBase: dir, projectName: 'demo' });
-  return transform(app, { ...DEFAULT_OPTIONS, displayBase: dir, ...options });
+  return transform(loadProject(dir, compose, files), { ...DEFAULT_OPTIONS, displayBase: dir, ...options });
 }
 
 // Loose access to plain objects in assertions.
