@@ -165,8 +165,11 @@ export async function runAutoscale(o: AutoscaleRunOptions): Promise<AutoscaleRes
         const last = samples[samples.length - 1];
         return !!last && last.at > loadEnd && last.desired === min && last.ready === min;
       });
-      // the pods removed last still drain (preStop): keep probing through it
-      await sleep(8000);
+      // the pods removed last still drain (preStop): keep probing until they are gone
+      await until(`the removed ${name} pods to finish terminating`, 120_000, async () => {
+        const pods = await k.run(['-n', ns, 'get', 'pods', '-l', `app.kubernetes.io/name=${name}`, '-o', 'name'], { timeoutMs: 20_000 });
+        return pods.stdout.split('\n').filter(Boolean).length === min;
+      });
       scaleInMs = samples.find((x, i) => x.at > loadEnd && samples.slice(i).every((y) => y.desired === min && y.ready === min))!.at - loadEnd;
     } catch (e) {
       log(e instanceof Error ? e.message : String(e));

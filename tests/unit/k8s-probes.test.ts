@@ -29,7 +29,16 @@ describe('healthcheck -> probes', () => {
   });
 
   test('sub-second durations round up to the 1 s Kubernetes minimum', () => {
-    expect(probesFor(hc({ intervalSeconds: 0.5, timeoutSeconds: 0.25 })).livenessProbe).toMatchObject({ periodSeconds: 1, timeoutSeconds: 1 });
+    expect(probesFor(hc({ intervalSeconds: 0.5, timeoutSeconds: 0.25 })).readinessProbe).toMatchObject({ periodSeconds: 1, timeoutSeconds: 1 });
+    expect(probesFor(hc({ intervalSeconds: 0.5, timeoutSeconds: 0.25 })).livenessProbe).toMatchObject({ periodSeconds: 10, timeoutSeconds: 1 });
+  });
+
+  test('a frequent healthcheck: readiness keeps its pace, liveness asks every 10 s over the same span', () => {
+    const p = probesFor(hc({ intervalSeconds: 2, retries: 5 }));
+    expect(p.readinessProbe).toMatchObject({ periodSeconds: 2, failureThreshold: 5 });
+    expect(p.livenessProbe).toMatchObject({ periodSeconds: 10, failureThreshold: 2 }); // 10 s span, never a single miss
+    expect(probesFor(hc({ intervalSeconds: 2, retries: 30 })).livenessProbe).toMatchObject({ periodSeconds: 10, failureThreshold: 6 });
+    expect(probesFor(hc({ intervalSeconds: 3, retries: 20 })).livenessProbe).toMatchObject({ periodSeconds: 10, failureThreshold: 6 });
   });
 });
 
