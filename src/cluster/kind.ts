@@ -14,6 +14,7 @@ import { ensureNodeImage, kindModuleDir, nodeImageName } from './kind-node-image
 import { ensureHostPackages } from './host-packages.js';
 import { KubeadmProvider } from './kubeadm.js';
 import { Kubectl } from './kubectl.js';
+import { deployMetricsServer } from './metrics-server.js';
 import { withHostLock } from './lock.js';
 import { ENTRY_HOST_PORT, type ClusterProvider, type ClusterStatus, type CreateOptions, type NodeInfo, type ProviderContext } from './provider.js';
 import { KUBERNETES_VERSION } from './versions.js';
@@ -128,6 +129,15 @@ export class KindProvider implements ClusterProvider {
       this.kind(['create', 'cluster', '--name', KIND_CLUSTER_NAME, '--image', image, '--config', this.configFile(), '--kubeconfig', this.kubeconfigPath, '--retain=false']),
     );
     await progress.step('kind: wait for nodes Ready and system pods', () => this.waitReady(wantNodes));
+    // Resource metrics for `kubectl top` and autoscalers, as on kubeadm. The host is not a node
+    // here, so the check that the Service answers from the host does not apply.
+    await deployMetricsServer(this.kubectl(), (archive) => this.loadArchives([archive]), {
+      progress,
+      cache: this.kubeadmCache,
+      hasImage: (i) => this.hasImage(i),
+      checkFromHost: false,
+      waitMs: 0,
+    });
   }
 
   /** Node count and the host ports the config publishes (checked free before creating). */

@@ -22,7 +22,7 @@ import { stageManifests } from '../k8s/stage.js';
 import { DEFAULT_OPTIONS, type TransformOptions } from '../k8s/transform.js';
 import { schemaValidator } from '../k8s/validate.js';
 import type { Target } from '../k8s/emit.js';
-import { assertSmokePassed, forgetTarget, formatResults, runSmoke, type CheckResult } from '../smoke/smoke.js';
+import { assertSmokePassed, copyRecord, formatResults, runSmoke, type CheckResult } from '../smoke/smoke.js';
 import { imagesIn, kubectlFor } from './kube.js';
 import { dataServices, type DataService } from './data-services.js';
 import { stampImageIds } from './image-stamp.js';
@@ -227,7 +227,7 @@ const dataStep: Step = {
     for (const d of found.filter((x) => x.engine === 'postgres')) {
       const pod = await dataPod(c, d);
       c.postgres = await copyPostgres(c.stack, d.service, { kubectl: c.kubectl!, namespace: c.namespace, pod, container: d.container }, { force: c.opts.forceData });
-      if (c.postgres.action === 'copied') forgetTarget(markerFile(c.stack.stateDir, c.stack.project), 'k8s');
+      if (c.postgres.action === 'copied') copyRecord(markerFile(c.stack.stateDir, c.stack.project), 'compose', 'k8s');
       const counts = Object.entries(c.postgres.counts).map(([t, n]) => `${t}=${n}`).join(' ');
       parts.push(c.postgres.action === 'copied' ? `PostgreSQL ${d.service} copied (${c.postgres.bytes} bytes; rows ${counts}, same as Compose)` : `PostgreSQL ${d.service} unchanged since the last copy (rows ${counts})`);
     }

@@ -9,10 +9,12 @@
  * - data kept: the messages earlier smoke runs left (recorded in a marker file) are still
  *   there, with the same text: data survives down/up, and later a migration
  *
- * The record belongs to one data set: the database names itself (a row the API makes once, which
- * a dump and restore carries along). When the database answering is another one (its volume was
- * removed, e.g. by `make clean` from another checkout), the record starts again and says so,
- * rather than calling a new database's missing messages lost.
+ * The record is kept per target (each has its own database), and each target's part belongs to
+ * one data set: the database names itself (a row the API makes once, which a dump and restore
+ * carries along). When the database answering is another one (its volume was removed, e.g. by
+ * `make clean` from another checkout), that target's record starts again and says so, rather
+ * than calling a new database's missing messages lost. A data copy (migrate) copies the source
+ * target's record to the destination's, since the messages went with the data.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,7 +25,7 @@ export interface SmokeTarget {
   /** compose or k8s: shown in the output, and part of the marker file's name. */
   name: string;
   baseUrl: string;
-  /** Where earlier runs' messages are recorded (shared by targets: the data moves with the app). */
+  /** Where earlier runs' messages are recorded (one file for a project, a part per target). */
   markerFile?: string;
 }
 
@@ -47,10 +49,22 @@ interface Health {
   broker: { ok: boolean; error?: string };
 }
 
-interface Marker {
-  /** The data set the messages were posted to (the API's health names it). */
+interface Posted {
+  id: number;
+  text: string;
+  /** Where it was posted (a copied record keeps the source's name). */
+  target: string;
+  at: string;
+}
+
+interface TargetRecord {
+  /** The data set the messages are in (the API's health names it). */
   dataset?: string;
-  messages: { id: number; text: string; target: string; at: string }[];
+  messages: Posted[];
+}
+
+interface Marker {
+  targets: Record<string, TargetRecord>;
 }
 
 /** What one run of the suite learns as it goes. */
@@ -82,10 +96,12 @@ export const checks: Check[] = [
         throw new Error(`GET /api/health answered ${r.status}: database ${h.database?.ok ? 'ok' : h.database?.error}, broker ${h.broker?.ok ? 'ok' : h.broker?.error}`);
       }
       state.dataset = h.database.dataset;
-      const marker = readMarker(t);
-      if (t.markerFile && state.dataset && marker.dataset !== state.dataset && marker.messages.length) {
-        state.restarted = marker.dataset ?? "(unnamed)";
-        writeMarker(t.markerFile, { dataset: state.dataset, messages: [] });
+      const marker = readMarker(t.markerFile);
+      const mine = marker.targets[t.name];
+      if (t.markerFile && state.dataset && mine && mine.dataset !== state.dataset && mine.messages.length) {
+        state.restarted = mine.dataset ?? '(unnamed)';
+        marker.targets[t.name] = { dataset: state.dataset, messages: [] };
+        writeMarker(t.markerFile, marker);
       }
       return `database ok, broker ok`;
     },
@@ -115,11 +131,10 @@ export const checks: Check[] = [
     name: 'earlier messages are still there',
     run: async (t, state) => {
       if (state.restarted) {
-        const was = state.restarted === '(unnamed)' ? 'an older, unnamed one' : state.restarted.slice(0, 8);
-        return `another database answers (data set ${state.dataset?.slice(0, 8)}; the record was for ${was}, whose volume is gone): the record starts again`;
+        const was = state.restarted === '(unnamed)' ? 'made before data sets were named' : `for data set ${state.restarted.slice(0, 8)}, whose volume is gone`;
+        return `another database answers (data set ${state.dataset?.slice(0, 8)}; the record was ${was}): the record starts again`;
       }
-      const marker = readMarker(t);
-      const earlier = marker.messages.filter((m) => m.at < state.startedAt);
+      const earlier = (readMarker(t.markerFile).targets[t.name]?.messages ?? []).filter((m) => m.at < state.startedAt);
       if (earlier.length === 0) return 'first run: nothing to compare yet';
       const sample = [earlier[0]!, earlier[earlier.length - 1]!];
       for (const m of sample) {
@@ -133,21 +148,27 @@ export const checks: Check[] = [
   },
 ];
 
-function readMarker(t: SmokeTarget): Marker {
-  if (!t.markerFile || !existsSync(t.markerFile)) return { messages: [] };
+function readMarker(file: string | undefined): Marker {
+  if (!file || !existsSync(file)) return { targets: {} };
   try {
-    return JSON.parse(readFileSync(t.markerFile, 'utf8')) as Marker;
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as Partial<Marker> & { messages?: Posted[] };
+    if (raw.targets) return { targets: raw.targets };
+    // a record from before targets had parts: messages by where they were posted, data set unknown
+    const targets: Record<string, TargetRecord> = {};
+    for (const m of raw.messages ?? []) (targets[m.target] ??= { messages: [] }).messages.push(m);
+    return { targets };
   } catch {
-    return { messages: [] };
+    return { targets: {} };
   }
 }
 
 function recordMarker(t: SmokeTarget, state: RunState, id: number, text: string): void {
   if (!t.markerFile) return;
-  const marker = readMarker(t);
-  if (state.dataset) marker.dataset = state.dataset;
-  marker.messages.push({ id, text, target: t.name, at: new Date().toISOString() });
-  marker.messages = marker.messages.slice(-50);
+  const marker = readMarker(t.markerFile);
+  const mine = (marker.targets[t.name] ??= { messages: [] });
+  if (state.dataset) mine.dataset = state.dataset;
+  mine.messages.push({ id, text, target: t.name, at: new Date().toISOString() });
+  mine.messages = mine.messages.slice(-50);
   writeMarker(t.markerFile, marker);
 }
 
@@ -191,12 +212,12 @@ export function assertSmokePassed(target: SmokeTarget, results: CheckResult[]): 
 }
 
 /**
- * The cluster's data was just replaced by a copy of Compose's: messages earlier smoke runs
- * posted on the cluster are gone by design, so they leave the record (Compose's stay).
+ * `to`'s database was just replaced by a copy of `from`'s: what `to` recorded is gone by design,
+ * and what `from` recorded is now there too (same data set).
  */
-export function forgetTarget(markerFile: string, target: string): void {
-  if (!existsSync(markerFile)) return;
-  const marker = JSON.parse(readFileSync(markerFile, 'utf8')) as Marker;
-  marker.messages = marker.messages.filter((m) => m.target !== target);
+export function copyRecord(markerFile: string, from: string, to: string): void {
+  const marker = readMarker(markerFile);
+  const source = marker.targets[from] ?? { messages: [] };
+  marker.targets[to] = { dataset: source.dataset, messages: source.messages.map((m) => ({ ...m })) };
   writeMarker(markerFile, marker);
 }

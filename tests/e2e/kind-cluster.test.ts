@@ -82,6 +82,18 @@ test('create: one Ready node of the built release, system pods ready, default St
   expect((await detect({ root })).name).toBe('kind');
 });
 
+test('metrics-server runs on kind too: kubectl top answers for the node and its pods', async () => {
+  const t = Date.now();
+  const top = await waitFor('kubectl top nodes', async () => {
+    const r = await k.run(['top', 'nodes', '--no-headers']);
+    return r.stdout.includes(`${KIND_CLUSTER_NAME}-control-plane`) ? r.stdout : undefined;
+  }, 180_000);
+  log(`metrics on kind after ${((Date.now() - t) / 1000).toFixed(1)} s: ${top.trim()}`);
+  expect(top).toMatch(/\d+m\s+\d+%\s+\d+Mi\s+\d+%/);
+  const pods = (await waitFor('kubectl top pods', async () => (await k.run(['top', 'pods', '-A', '--no-headers'])).stdout || undefined, 120_000)).trim().split('\n');
+  expect(pods.some((l) => /^kube-system\s+metrics-server-\S+\s+\d+m\s+\d+Mi$/.test(l.trim()))).toBe(true);
+});
+
 test('the node was started through the runc wrapper only where the host lacks capabilities', async () => {
   const runtime = (await run(['docker', 'inspect', '--format', '{{.HostConfig.Runtime}}', `${KIND_CLUSTER_NAME}-control-plane`])).stdout.trim();
   expect(runtime).toBe(missingBoundingCaps().length ? 'stackport-runc' : 'runc');

@@ -131,18 +131,20 @@ describe('day two: input checked before anything changes', () => {
 });
 
 describe('smoke record after a data copy', () => {
-  test('the cluster-side messages are forgotten, the Compose ones kept', async () => {
+  test('the cluster part becomes a copy of the Compose part; a record from before parts is read by target', async () => {
     const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
     const os = await import('node:os');
     const path = await import('node:path');
-    const { forgetTarget } = await import('../../src/smoke/smoke.js');
+    const { copyRecord } = await import('../../src/smoke/smoke.js');
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'stackport-marker-')), 'smoke.json');
     writeFileSync(file, JSON.stringify({ messages: [
       { id: 1, text: 'a', target: 'compose', at: '1' },
       { id: 2, text: 'b', target: 'k8s', at: '2' },
       { id: 3, text: 'c', target: 'compose', at: '3' },
     ] }));
-    forgetTarget(file, 'k8s');
-    expect(JSON.parse(readFileSync(file, 'utf8')).messages.map((m: { id: number }) => m.id)).toEqual([1, 3]);
+    copyRecord(file, 'compose', 'k8s');
+    const after = JSON.parse(readFileSync(file, 'utf8')) as { targets: Record<string, { messages: { id: number }[] }> };
+    expect(after.targets.compose!.messages.map((m) => m.id)).toEqual([1, 3]);
+    expect(after.targets.k8s!.messages.map((m) => m.id)).toEqual([1, 3]);
   });
 });
