@@ -105,7 +105,7 @@ test('migrate: the smoke suite passes on the cluster, and the seeded rows and qu
   for (const step of ['preflight', 'generate manifests', 'build images', 'deliver images', 'apply', 'wait for rollout', 'move data', 'smoke test on the cluster']) {
     expect(reportLine(out, step)).not.toBe('');
   }
-  expect(reportLine(out, 'move data')).toMatch(/PostgreSQL copied .*same as Compose/);
+  expect(reportLine(out, 'move data')).toMatch(/PostgreSQL db copied .*same as Compose/);
   const composeRows = Number((await execIn(stack, 'db', ['sh', '-c', `psql -X -tA -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "${COUNT_SQL}"`])).trim());
   expect(composeRows).toBeGreaterThanOrEqual(SEEDED);
   // The cluster has every Compose row, plus the one its own smoke run posted.
@@ -120,7 +120,7 @@ test('migrate: the smoke suite passes on the cluster, and the seeded rows and qu
 test('a second migrate changes nothing and moves no data again', async () => {
   const out = await migrateScript();
   expect(reportLine(out, 'deliver images')).toMatch(/already in the cluster/);
-  expect(reportLine(out, 'move data')).toMatch(/PostgreSQL unchanged since the last copy/);
+  expect(reportLine(out, 'move data')).toMatch(/PostgreSQL db unchanged since the last copy/);
 });
 
 test('scale web to 3: three ready pods serve the page', async () => {
