@@ -9,8 +9,8 @@ import path from 'node:path';
 import { ConsoleProgress, SilentProgress } from '../ui/progress.js';
 import { detect } from '../cluster/provider.js';
 import { kubectlFor } from '../migrate/kube.js';
-import { prepareStack, up } from '../stack/stack.js';
-import { median, table } from './stats.js';
+import { prepareStack, removeProject, up } from '../stack/stack.js';
+import { BENCH_PROJECT, median, table } from './stats.js';
 import { APP_KINDS, APP_SELECTOR } from '../migrate/migrate.js';
 
 export function parseReport(stdout: string): Record<string, number> {
@@ -26,11 +26,21 @@ export function parseReport(stdout: string): Record<string, number> {
   return out;
 }
 
+/** The bench's Compose project goes when the bench ends, however it ends (its containers would
+ * otherwise restart with every dockerd start and take CPU from everything after). */
 export async function benchMigrate(argv: string[], ctx: { root: string }): Promise<void> {
+  try {
+    await benchMigrateRun(argv, ctx);
+  } finally {
+    await removeProject(BENCH_PROJECT, new SilentProgress(), { volumes: true }).catch(() => undefined);
+  }
+}
+
+async function benchMigrateRun(argv: string[], ctx: { root: string }): Promise<void> {
   const runs = Number(argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
   const providerName = argv.find((a) => a.startsWith('--provider='))?.slice(11);
   const progress = new ConsoleProgress();
-  const env = { ...process.env, STACKPORT_PROJECT: 'stackport-bench', WEB_PORT: '18095', STACKPORT_TIMINGS: '0' };
+  const env = { ...process.env, STACKPORT_PROJECT: BENCH_PROJECT, WEB_PORT: '18095', STACKPORT_TIMINGS: '0' };
   const stack = await prepareStack({ root: ctx.root, progress, env });
   await progress.step('Compose stack up', () => up(stack));
   const provider = await detect({ root: ctx.root }, providerName);

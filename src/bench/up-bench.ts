@@ -6,12 +6,22 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ConsoleProgress, SilentProgress } from '../ui/progress.js';
-import { down, prepareStack, up, waitHealthy } from '../stack/stack.js';
-import { median, table } from './stats.js';
+import { down, prepareStack, removeProject, up, waitHealthy } from '../stack/stack.js';
+import { BENCH_PROJECT, median, table } from './stats.js';
 
+/** The bench's Compose project goes when the bench ends, however it ends (its containers would
+ * otherwise restart with every dockerd start and take CPU from everything after). */
 export async function benchUp(argv: string[], ctx: { root: string }): Promise<void> {
+  try {
+    await benchUpRun(argv, ctx);
+  } finally {
+    await removeProject(BENCH_PROJECT, new SilentProgress(), { volumes: true }).catch(() => undefined);
+  }
+}
+
+async function benchUpRun(argv: string[], ctx: { root: string }): Promise<void> {
   const runs = Number(argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 5);
-  const project = 'stackport-bench';
+  const project = BENCH_PROJECT;
   const env = { ...process.env, STACKPORT_PROJECT: project, WEB_PORT: '18095', STACKPORT_TIMINGS: '0' };
   const progress = new ConsoleProgress();
   const stack = await prepareStack({ root: ctx.root, progress, env, project });

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import * as compose from 'docker-compose';
-import { buildChanged, prepareStack, waitHealthy, type Stack } from '../stack/stack.js';
+import { buildChanged, prepareStack, removeProject, waitHealthy, type Stack } from '../stack/stack.js';
+import { BENCH_PROJECT } from './stats.js';
 import { SilentProgress, type Progress } from '../ui/progress.js';
 import { pageVersion, startLoop, summarize, type LoopSummary, type RequestRecord } from '../load/request-loop.js';
 import type { TimelineEvent } from '../load/timeline-svg.js';
@@ -97,7 +98,17 @@ export function versionsAfter(run: UpdateRun, ms: number): string[] {
  * container; a Kubernetes Deployment), under the same 20 requests/s loop: failed requests and
  * update time side by side, and both timelines drawn into one SVG.
  */
+/** The bench's Compose project goes when the bench ends, however it ends (its containers would
+ * otherwise restart with every dockerd start and take CPU from everything after). */
 export async function benchUpdate(argv: string[], ctx: { root: string }): Promise<void> {
+  try {
+    await benchUpdateRun(argv, ctx);
+  } finally {
+    await removeProject(BENCH_PROJECT, new SilentProgress(), { volumes: true }).catch(() => undefined);
+  }
+}
+
+async function benchUpdateRun(argv: string[], ctx: { root: string }): Promise<void> {
   const { ConsoleProgress } = await import('../ui/progress.js');
   const { writeFileSync, mkdirSync } = await import('node:fs');
   const { renderTimeline } = await import('../load/timeline-svg.js');
@@ -109,7 +120,7 @@ export async function benchUpdate(argv: string[], ctx: { root: string }): Promis
   const { scale } = await import('../operate/operate.js');
   const svgPath = path.resolve(ctx.root, argv.find((a) => a.startsWith('--svg='))?.slice(6) ?? 'docs/rolling-update.svg');
   const progress = new ConsoleProgress();
-  const env = { ...process.env, STACKPORT_PROJECT: 'stackport-bench', WEB_PORT: '18095' };
+  const env = { ...process.env, STACKPORT_PROJECT: BENCH_PROJECT, WEB_PORT: '18095' };
 
   const stack = await prepareStack({ root: ctx.root, progress, env: { ...env, WEB_VERSION: '1' } });
   await progress.step('Compose stack (web version 1)', async () => {
