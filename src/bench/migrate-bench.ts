@@ -9,8 +9,9 @@ import path from 'node:path';
 import { ConsoleProgress, SilentProgress } from '../ui/progress.js';
 import { detect } from '../cluster/provider.js';
 import { kubectlFor } from '../migrate/kube.js';
-import { prepareStack, removeProject, up } from '../stack/stack.js';
-import { BENCH_PROJECT, median, table } from './stats.js';
+import { prepareStack, up } from '../stack/stack.js';
+import { median, table } from './stats.js';
+import { BENCH_PROJECT, inBenchProject } from './bench-project.js';
 import { APP_KINDS, APP_SELECTOR } from '../migrate/migrate.js';
 
 export function parseReport(stdout: string): Record<string, number> {
@@ -26,14 +27,8 @@ export function parseReport(stdout: string): Record<string, number> {
   return out;
 }
 
-/** The bench's Compose project goes when the bench ends, however it ends (its containers would
- * otherwise restart with every dockerd start and take CPU from everything after). */
-export async function benchMigrate(argv: string[], ctx: { root: string }): Promise<void> {
-  try {
-    await benchMigrateRun(argv, ctx);
-  } finally {
-    await removeProject(BENCH_PROJECT, new SilentProgress(), { volumes: true }).catch(() => undefined);
-  }
+export function benchMigrate(argv: string[], ctx: { root: string }): Promise<void> {
+  return inBenchProject(() => benchMigrateRun(argv, ctx));
 }
 
 async function benchMigrateRun(argv: string[], ctx: { root: string }): Promise<void> {

@@ -10,6 +10,3 @@ export function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   return [head, ...rows].map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
-
-/** The Compose project the benches run their stack under (WEB_PORT 18095), apart from the user's. */
-export const BENCH_PROJECT = 'stackport-bench';

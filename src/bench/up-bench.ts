@@ -6,17 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ConsoleProgress, SilentProgress } from '../ui/progress.js';
-import { down, prepareStack, removeProject, up, waitHealthy } from '../stack/stack.js';
-import { BENCH_PROJECT, median, table } from './stats.js';
+import { down, prepareStack, up, waitHealthy } from '../stack/stack.js';
+import { median, table } from './stats.js';
+import { BENCH_PROJECT, inBenchProject } from './bench-project.js';
 
-/** The bench's Compose project goes when the bench ends, however it ends (its containers would
- * otherwise restart with every dockerd start and take CPU from everything after). */
-export async function benchUp(argv: string[], ctx: { root: string }): Promise<void> {
-  try {
-    await benchUpRun(argv, ctx);
-  } finally {
-    await removeProject(BENCH_PROJECT, new SilentProgress(), { volumes: true }).catch(() => undefined);
-  }
+export function benchUp(argv: string[], ctx: { root: string }): Promise<void> {
+  return inBenchProject(() => benchUpRun(argv, ctx));
 }
 
 async function benchUpRun(argv: string[], ctx: { root: string }): Promise<void> {

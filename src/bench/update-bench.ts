@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import * as compose from 'docker-compose';
-import { buildChanged, prepareStack, removeProject, waitHealthy, type Stack } from '../stack/stack.js';
-import { BENCH_PROJECT } from './stats.js';
+import { buildChanged, prepareStack, waitHealthy, type Stack } from '../stack/stack.js';
+import { BENCH_PROJECT, inBenchProject } from './bench-project.js';
 import { SilentProgress, type Progress } from '../ui/progress.js';
 import { pageVersion, startLoop, summarize, type LoopSummary, type RequestRecord } from '../load/request-loop.js';
 import type { TimelineEvent } from '../load/timeline-svg.js';
@@ -98,14 +98,8 @@ export function versionsAfter(run: UpdateRun, ms: number): string[] {
  * container; a Kubernetes Deployment), under the same 20 requests/s loop: failed requests and
  * update time side by side, and both timelines drawn into one SVG.
  */
-/** The bench's Compose project goes when the bench ends, however it ends (its containers would
- * otherwise restart with every dockerd start and take CPU from everything after). */
-export async function benchUpdate(argv: string[], ctx: { root: string }): Promise<void> {
-  try {
-    await benchUpdateRun(argv, ctx);
-  } finally {
-    await removeProject(BENCH_PROJECT, new SilentProgress(), { volumes: true }).catch(() => undefined);
-  }
+export function benchUpdate(argv: string[], ctx: { root: string }): Promise<void> {
+  return inBenchProject(() => benchUpdateRun(argv, ctx));
 }
 
 async function benchUpdateRun(argv: string[], ctx: { root: string }): Promise<void> {

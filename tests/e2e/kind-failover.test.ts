@@ -9,10 +9,8 @@
  * storage cannot survive the loss of its node in any orchestrator, and this proof is about
  * the stateless tier.
  */
-import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { ensureEngine } from '../../src/engine/engine.js';
-import { execIn, prepareStack, removeProject, up, type Stack } from '../../src/stack/stack.js';
+import { execIn, removeProject, type Stack } from '../../src/stack/stack.js';
 import { SilentProgress } from '../../src/ui/progress.js';
 import { KubeadmProvider } from '../../src/cluster/kubeadm.js';
 import { KIND_CLUSTER_NAME, KindProvider } from '../../src/cluster/kind.js';
@@ -23,6 +21,7 @@ import { markerFile } from '../../src/stack/commands.js';
 import { startLoop, summarize } from '../../src/load/request-loop.js';
 import { run } from '../../src/exec/run.js';
 import { waitFor } from './wait-for.js';
+import { freshStack } from './fresh-stack.js';
 
 const enabled = process.env.STACKPORT_E2E_KIND === '1';
 const maybe = enabled ? describe : describe.skip;
@@ -46,11 +45,7 @@ let ops: OpsContext;
 
 maybe('kind: migrate, then a worker dies under load', () => {
   beforeAll(async () => {
-    await ensureEngine({ logDir: path.join(root, '.stackport', 'logs') });
-    await removeProject(project, progress, { volumes: true });
-    rmSync(markerFile(path.join(root, '.stackport'), project), { force: true });
-    stack = await prepareStack({ root, progress, env });
-    await up(stack);
+    stack = await freshStack(root, project, env, progress);
     for (let i = 0; i < SEEDED; i++) {
       await fetch('http://127.0.0.1:18085/api/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: `seeded ${i}` }) });
     }

@@ -3,10 +3,8 @@
  * holds seeded data, then the essay's day two — scale, rolling update under load with zero
  * failed requests, rollback, self-healing — and the same update done the Compose way.
  */
-import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { ensureEngine } from '../../src/engine/engine.js';
-import { execIn, prepareStack, removeProject, up, type Stack } from '../../src/stack/stack.js';
+import { execIn, prepareStack, removeProject, type Stack } from '../../src/stack/stack.js';
 import { SilentProgress } from '../../src/ui/progress.js';
 import { runScript } from '../integration/helpers.js';
 import { APP_KINDS, APP_SELECTOR } from '../../src/migrate/migrate.js';
@@ -24,6 +22,7 @@ import { run } from '../../src/exec/run.js';
 import { parseCounts } from '../../src/migrate/data-postgres.js';
 import { buildChanged } from '../../src/stack/stack.js';
 import { waitFor } from './wait-for.js';
+import { freshStack } from './fresh-stack.js';
 
 jest.setTimeout(900_000);
 
@@ -48,11 +47,7 @@ async function clusterRows(): Promise<number> {
 }
 
 beforeAll(async () => {
-  await ensureEngine({ logDir: path.join(root, '.stackport', 'logs') });
-  await removeProject(project, progress, { volumes: true });
-  rmSync(markerFile(path.join(root, '.stackport'), project), { force: true });
-  stack = await prepareStack({ root, progress, env });
-  await up(stack);
+  stack = await freshStack(root, project, env, progress);
   // Seed: messages through the app, and broker definitions the app does not make itself.
   const base = `http://127.0.0.1:18084`;
   const ids: number[] = [];
