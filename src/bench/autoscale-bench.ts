@@ -10,6 +10,7 @@ import type { CommandResult } from '../errors.js';
 import { StackportError } from '../errors.js';
 import { startLoop, summarize, type LoopSummary, type RequestRecord } from '../load/request-loop.js';
 import { hpaStatus } from '../k8s/hpa-status.js';
+import { waitFor } from '../exec/wait.js';
 
 export interface KubectlLike {
   run(args: string[], options?: RunOptions): Promise<CommandResult>;
@@ -90,19 +91,8 @@ async function snapshot(k: KubectlLike, ns: string, name: string): Promise<Snaps
   return { min: row.min, max: row.max, target: row.targetCpu ?? 0, desired: row.desired, ready: d.status?.readyReplicas ?? 0, cpu: row.currentCpu };
 }
 
-async function until(what: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await fn()) return;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new StackportError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`, { details: last instanceof Error ? last.message : undefined });
-    await sleep(1000);
-  }
-}
+/** Until fn says yes, asking once a second. */
+const until = (what: string, timeoutMs: number, fn: () => Promise<boolean>) => waitFor(what, fn, { timeoutMs, intervalMs: 1000 });
 
 /** Sets the HPA's behaviour for a run: quick scale-down (the default waits 5 minutes), immediate scale-up. */
 export function runBehavior(scaleDownWindowSeconds: number): Record<string, unknown> {

@@ -11,7 +11,8 @@ import { BENCH_PROJECT, inBenchProject } from './bench-project.js';
 import { SilentProgress, type Progress } from '../ui/progress.js';
 import { pageVersion, startLoop, summarize, type LoopSummary, type RequestRecord } from '../load/request-loop.js';
 import type { TimelineEvent } from '../load/timeline-svg.js';
-import { updateImage, type OpsContext } from '../operate/operate.js';
+import { ensureImage, updateImage, type OpsContext } from '../operate/operate.js';
+import { waitFor } from '../exec/wait.js';
 
 export interface UpdateRun {
   how: 'compose' | 'kubernetes';
@@ -42,7 +43,7 @@ async function underLoad(url: string, action: (mark: (label: string) => void) =>
 
 /** Kubernetes: `k8s.mjs update web --image stackport-web:<version>` (image delivered first, outside the timed window). */
 export async function kubernetesUpdate(c: OpsContext, url: string, image: string): Promise<UpdateRun> {
-  if (!(await c.provider.hasImage(image))) await c.provider.loadImages([image], { progress: c.progress });
+  await ensureImage(c, image);
   const run = await underLoad(url, async (mark) => {
     await updateImage(c, 'web', image);
     mark('rollout complete');
@@ -78,13 +79,10 @@ export async function composeUpdate(root: string, env: NodeJS.ProcessEnv, versio
 
 /** Waits until every pod of `service` (terminating ones included) runs `image`. */
 export async function waitOldPodsGone(c: OpsContext, service: string, image: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  await waitFor(`the old ${service} pods to be gone`, async () => {
     const list = await c.kubectl.json<{ items: { spec: { containers: { image: string }[] } }[] }>(['get', 'pods', '-n', c.namespace, '-l', `app.kubernetes.io/name=${service}`]);
-    if (list.items.every((p) => p.spec.containers[0]?.image === image)) return;
-    if (Date.now() > deadline) throw new Error(`old ${service} pods still exist after ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    return list.items.every((p) => p.spec.containers[0]?.image === image);
+  }, { timeoutMs, intervalMs: 250 });
 }
 
 export function versionsAfter(run: UpdateRun, ms: number): string[] {

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { probe, run, which } from '../exec/run.js';
 import { StackportError } from '../errors.js';
+import { imageId } from '../engine/images.js';
 import { ConsoleProgress, type Progress } from '../ui/progress.js';
 import { CacheLayout, HOST } from './cache.js';
 import { teardown, leftovers } from './cleanup.js';
@@ -313,11 +314,14 @@ export class KubeadmProvider implements ClusterProvider {
     const docker = await which('docker');
     if (!docker) throw new StackportError('docker CLI not found', { hint: 'the images to load come from the Docker engine' });
     const ctr = this.bin('ctr');
+    // one listing of the node's images with their labels: `<ref> <type> <digest> ... <labels>`
+    const listed = (await probe(ctrArgv(ctr, 'images', 'ls'))).stdout.split('\n');
     const todo: { img: string; id: string }[] = [];
     for (const img of images) {
-      const id = (await run([docker, 'image', 'inspect', '--format', '{{.Id}}', img], { what: `docker image inspect ${img}` })).stdout.trim();
-      const have = await probe(ctrArgv(ctr, 'images', 'ls', `name==${qualified(img)}`));
-      if (!have.stdout.includes(`${IMAGE_ID_LABEL}=${id}`)) todo.push({ img, id });
+      const id = await imageId(img);
+      if (!id) throw new StackportError(`image ${img} is not in the Docker engine`, { hint: 'build it first (make up or make build)' });
+      const ref = qualified(img);
+      if (!listed.some((l) => l.startsWith(`${ref} `) && l.includes(`${IMAGE_ID_LABEL}=${id}`))) todo.push({ img, id });
     }
     if (todo.length === 0) return [];
     await progress.step(`load ${todo.length} image(s) into the cluster`, async (update) => {

@@ -6,7 +6,7 @@ import { Kubectl } from '../cluster/kubectl.js';
 import type { ClusterProvider } from '../cluster/provider.js';
 import { CacheLayout } from '../cluster/cache.js';
 import { KUBERNETES_VERSION } from '../cluster/versions.js';
-import { workloadsIn } from './rendered.js';
+import { workloadsIn, type RenderedWorkload } from './rendered.js';
 
 /** The cluster release's own kubectl (built with it), else STACKPORT_KUBECTL, else PATH. */
 export async function kubectlBinary(): Promise<string> {
@@ -22,8 +22,12 @@ export async function kubectlFor(provider: ClusterProvider): Promise<Kubectl> {
   return new Kubectl(await kubectlBinary(), await provider.kubeconfig());
 }
 
-/** Every container image in a rendered manifest stream (containers and init containers). */
+/** Every container image of these workloads (containers and init containers), sorted, once each. */
+export function imagesOf(workloads: RenderedWorkload[]): string[] {
+  return [...new Set(workloads.flatMap((w) => [...w.containers, ...w.initContainers].map((c) => c.image)))].sort();
+}
+
+/** Every container image in a rendered manifest stream. */
 export function imagesIn(yamlText: string): string[] {
-  const out = new Set(workloadsIn(yamlText).flatMap((w) => [...w.containers, ...w.initContainers].map((c) => c.image)));
-  return [...out].sort();
+  return imagesOf(workloadsIn(yamlText));
 }

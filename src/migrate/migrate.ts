@@ -23,10 +23,10 @@ import { DEFAULT_OPTIONS, type TransformOptions } from '../k8s/transform.js';
 import { schemaValidator } from '../k8s/validate.js';
 import type { Target } from '../k8s/emit.js';
 import { assertSmokePassed, copyRecord, formatResults, runSmoke, type CheckResult } from '../smoke/smoke.js';
-import { imagesIn, kubectlFor } from './kube.js';
+import { imagesOf, kubectlFor } from './kube.js';
 import { dataServices, type DataService } from './data-services.js';
 import { stampImageIds } from './image-stamp.js';
-import { workloadsIn } from './rendered.js';
+import { workloadsIn, type RenderedWorkload } from './rendered.js';
 import { imageId } from '../engine/images.js';
 import { waitRollout, type WorkloadStatus } from './rollout.js';
 import { copyPostgres, type CopyResult } from './data-postgres.js';
@@ -62,6 +62,8 @@ interface Ctx {
   workDir: string;
   stageDir: string;
   rendered: string;
+  /** The workloads of the rendered stream (parsed once, at the generate step). */
+  workloads: RenderedWorkload[];
   images: string[];
   /** Engine image ID of each image, known from the deliver step on. */
   imageIds: Record<string, string>;
@@ -124,7 +126,8 @@ const generateStep: Step = {
     rmSync(c.stageDir, { recursive: true, force: true });
     const staged = stageManifests({ manifests: out, dir: c.stageDir, load, transform, target: c.target });
     c.rendered = (await c.kubectl!.run(['kustomize', c.stageDir], { what: 'kubectl kustomize' })).stdout;
-    c.images = imagesIn(c.rendered);
+    c.workloads = workloadsIn(c.rendered);
+    c.images = imagesOf(c.workloads);
     for (const w of result.warnings) c.notes.push(`generator: ${w.message}`);
     return `${result.objectCount} objects for ${result.manifests.app.services.length} services, ${staged.secrets.length} secret file(s), ${staged.images.length} image override(s) (${c.target} overlay)`;
   },
@@ -138,15 +141,21 @@ const buildStep: Step = {
   },
 };
 
+/** Fills c.imageIds from the engine; returns the images it does not have. */
+async function readImageIds(c: Ctx): Promise<string[]> {
+  const missing: string[] = [];
+  for (const ref of c.images) {
+    const id = await imageId(ref);
+    if (id) c.imageIds[ref] = id;
+    else missing.push(ref);
+  }
+  return missing;
+}
+
 const deliverStep: Step = {
   name: 'deliver images',
   run: async (c) => {
-    const missing: string[] = [];
-    for (const ref of c.images) {
-      const id = await imageId(ref);
-      if (id) c.imageIds[ref] = id;
-      else missing.push(ref);
-    }
+    const missing = await readImageIds(c);
     if (missing.length) {
       throw new StackportError(`image(s) not in the Docker engine, so they cannot be delivered: ${missing.join(', ')}`, { hint: 'run `make up` first (it builds and tags them)' });
     }
@@ -223,7 +232,7 @@ const dataStep: Step = {
   when: (c) => c.composeRunning && !c.opts.noData,
   run: async (c) => {
     const parts: string[] = [];
-    const found = dataServices(workloadsIn(c.rendered), c.stack.config.services);
+    const found = dataServices(c.workloads, c.stack.config.services);
     for (const d of found.filter((x) => x.engine === 'postgres')) {
       const pod = await dataPod(c, d);
       c.postgres = await copyPostgres(c.stack, d.service, { kubectl: c.kubectl!, namespace: c.namespace, pod, container: d.container }, { force: c.opts.forceData });
@@ -293,6 +302,7 @@ export async function migrate(opts: MigrateOptions): Promise<StepReport[]> {
     workDir,
     stageDir: path.join(workDir, 'staged'),
     rendered: '',
+    workloads: [],
     images: [],
     imageIds: {},
     rollout: [],
@@ -345,10 +355,7 @@ async function dryRun(c: Ctx): Promise<StepReport[]> {
   }
   await generateStep.run(c, () => undefined);
   out.write(`images to deliver: ${c.images.join(', ')}\n`);
-  for (const ref of c.images) {
-    const id = await imageId(ref);
-    if (id) c.imageIds[ref] = id;
-  }
+  await readImageIds(c);
   const r = await probe([c.kubectl.binary, '--kubeconfig', c.kubectl.kubeconfig, 'diff', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-f', applied(c)]);
   if (r.exitCode === 0) out.write('server-side diff: the cluster already matches\n');
   else if (r.exitCode === 1) out.write(`server-side diff:\n${r.stdout}\n`);

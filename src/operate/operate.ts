@@ -93,17 +93,18 @@ export async function podsOf(c: OpsContext, service: string): Promise<PodInfo[]>
     }));
 }
 
-/** Makes sure the cluster can run `image`: already there, or delivered from the engine. */
+/**
+ * Makes sure the cluster can run `image`. When the engine has it, the engine's copy is the one
+ * (the provider loads it unless the nodes have the same image ID, so a tag rebuilt in place is
+ * delivered again); else the nodes' own copy will do; else nothing can run it.
+ */
 export async function ensureImage(c: OpsContext, image: string): Promise<'present' | 'delivered'> {
+  if (await imageExists(image)) return (await c.provider.loadImages([image], { progress: c.progress })).length ? 'delivered' : 'present';
   if (await c.provider.hasImage(image)) return 'present';
-  if (!(await imageExists(image))) {
-    throw new StackportError(`image ${image} is neither in the cluster nor in the Docker engine, and nothing can be pulled here`, {
-      hint: `build it first (e.g. WEB_VERSION=2 docker compose build web), then update again; nothing was changed`,
-      exitCode: 2,
-    });
-  }
-  await c.provider.loadImages([image], { progress: c.progress });
-  return 'delivered';
+  throw new StackportError(`image ${image} is neither in the cluster nor in the Docker engine, and nothing can be pulled here`, {
+    hint: `build it first (e.g. WEB_VERSION=2 docker compose build web), then update again; nothing was changed`,
+    exitCode: 2,
+  });
 }
 
 export async function updateImage(c: OpsContext, service: string, image: string): Promise<string> {

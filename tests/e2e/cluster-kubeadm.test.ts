@@ -17,7 +17,7 @@ import { KubeadmProvider } from '../../src/cluster/kubeadm.js';
 import { Kubectl } from '../../src/cluster/kubectl.js';
 import { mountsUnder } from '../../src/cluster/mounts.js';
 import { SilentProgress } from '../../src/ui/progress.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../../src/exec/wait.js';
 
 jest.setTimeout(60 * 60_000);
 

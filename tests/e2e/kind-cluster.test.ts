@@ -16,7 +16,7 @@ import { Kubectl } from '../../src/cluster/kubectl.js';
 import { readImageSet } from '../../src/cluster/images.js';
 import { detect } from '../../src/cluster/provider.js';
 import { SilentProgress } from '../../src/ui/progress.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../../src/exec/wait.js';
 
 jest.setTimeout(1_200_000);
 

@@ -20,7 +20,7 @@ import { runSmoke } from '../../src/smoke/smoke.js';
 import { markerFile } from '../../src/stack/commands.js';
 import { startLoop, summarize } from '../../src/load/request-loop.js';
 import { run } from '../../src/exec/run.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../../src/exec/wait.js';
 import { freshStack } from './fresh-stack.js';
 
 const enabled = process.env.STACKPORT_E2E_KIND === '1';

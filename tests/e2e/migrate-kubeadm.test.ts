@@ -21,7 +21,7 @@ import { KUBERNETES_VERSION } from '../../src/cluster/versions.js';
 import { run } from '../../src/exec/run.js';
 import { parseCounts } from '../../src/migrate/data-postgres.js';
 import { buildChanged } from '../../src/stack/stack.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../../src/exec/wait.js';
 import { freshStack } from './fresh-stack.js';
 
 jest.setTimeout(900_000);

@@ -1,5 +1,7 @@
+import { StackportError } from '../errors.js';
+
 /**
- * Waiting on a real condition in the e2e suites: `fn` is asked again and again until it gives a
+ * Waiting on a real condition (benches, e2e suites): `fn` is asked again and again until it gives a
  * truthy value (which is returned) or the time is up. A throw from `fn` counts as "not yet"; the
  * last one is named in the timeout, so a failure says what was seen, not only what was awaited.
  */
@@ -22,7 +24,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     }
     if (Date.now() > deadline) {
       const seen = last === undefined ? '' : `: last error: ${(last as Error)?.message ?? String(last)}`;
-      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${seen}`);
+      throw new StackportError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${seen}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
