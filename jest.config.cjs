@@ -13,5 +13,5 @@ const project = (name, timeout) => ({
   moduleNameMapper,
 });
 module.exports = {
-  projects: [project('unit'), project('golden'), project('integration'), project('e2e')],
+  projects: [project('unit'), project('golden'), project('parity'), project('integration'), project('e2e')],
 };

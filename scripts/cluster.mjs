@@ -1,9 +1,9 @@
 #!/usr/bin/env -S npx zx
 // up|down|status [--provider kubeadm|kind]: a local Kubernetes cluster (src/cluster/).
-import { register } from 'tsx/esm/api';
+import { register } from './lib/load.mjs';
 register();
 const { report } = await import('../src/ui/report.ts');
+const { scriptArgs } = await import('../src/ui/args.ts');
 const { clusterCommand } = await import('../src/cluster/command.ts');
-// under zx argv is [node, zx, script, ...args]; under node [node, script, ...args]
-const args = process.argv.slice(process.argv.findIndex((a) => a.endsWith('cluster.mjs')) + 1);
+const args = scriptArgs(import.meta.url);
 clusterCommand(args, { root: new URL('..', import.meta.url).pathname }).catch(report);

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx zx
 // Day two on the cluster: status, scale <svc>=<n>, update <svc> --image <ref>, rollback <svc>.
-import { register } from 'tsx/esm/api';
+import { register } from './lib/load.mjs';
 register();
 const { report } = await import('../src/ui/report.ts');
+const { scriptArgs } = await import('../src/ui/args.ts');
 const { k8sCommand } = await import('../src/operate/command.ts');
-k8sCommand(process.argv.slice(process.argv.findIndex((a) => a.endsWith('k8s.mjs')) + 1), { root: new URL('..', import.meta.url).pathname }).catch(report);
+k8sCommand(scriptArgs(import.meta.url), { root: new URL('..', import.meta.url).pathname }).catch(report);

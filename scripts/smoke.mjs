@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx zx
 // make smoke
-import { register } from 'tsx/esm/api';
+import { register } from './lib/load.mjs';
 register();
 const { report } = await import('../src/ui/report.ts');
+const { scriptArgs } = await import('../src/ui/args.ts');
 const { smokeCommand } = await import('../src/stack/commands.ts');
-smokeCommand(process.argv.slice(process.argv.findIndex((a) => a.endsWith('smoke.mjs')) + 1), { root: new URL('..', import.meta.url).pathname }).catch(report);
+smokeCommand(scriptArgs(import.meta.url), { root: new URL('..', import.meta.url).pathname }).catch(report);

@@ -81,7 +81,9 @@ export class CommandError extends StackportError {
 
   constructor(result: CommandResult, options: StackportErrorOptions & { what?: string } = {}) {
     const cmd = result.argv.map(quoteArg).join(' ');
-    const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+    // probe's answer for a program that could not be spawned (src/exec/run.ts NOT_FOUND_PREFIX)
+    const unstarted = /^stackport: cannot run \S+: (.*)$/.exec(result.stderr)?.[1];
+    const how = result.signal ? `was killed by ${result.signal}` : unstarted ? `could not start: ${result.argv[0]} ${unstarted}` : `exited with ${result.exitCode}`;
     super(`${options.what ?? cmd} ${how}`, { ...options, details: options.details ?? tail(result.stderr || result.stdout, 20) });
     this.name = 'CommandError';
     this.argv = result.argv;

@@ -6,11 +6,12 @@
 // Flags: --rate N (req/s, default 150), --seconds N (load duration, default 100),
 //        --scale-down-window N (s, default 15), --svg <path> (default docs/autoscale.svg),
 //        --url http://127.0.0.1:PORT/ (default: the cluster's entry, http://127.0.0.1:8090).
-import { register } from 'tsx/esm/api';
+import { register } from '../lib/load.mjs';
 register();
 const { report } = await import('../../src/ui/report.ts');
+const { scriptArgs } = await import('../../src/ui/args.ts');
 const { benchAutoscale } = await import('../../src/bench/autoscale-bench.ts');
-const args = process.argv.slice(process.argv.findIndex((a) => a.endsWith('autoscale.mjs')) + 1);
+const args = scriptArgs(import.meta.url);
 const value = (flag, fallback) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : fallback);
 const root = new URL('../..', import.meta.url).pathname;
 benchAutoscale({

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx zx
 // make bench-migrate: migrate from a running Compose stack, warm caches, several runs, medians.
-import { register } from 'tsx/esm/api';
+import { register } from '../lib/load.mjs';
 register();
 const { report } = await import('../../src/ui/report.ts');
+const { scriptArgs } = await import('../../src/ui/args.ts');
 const { benchMigrate } = await import('../../src/bench/migrate-bench.ts');
-benchMigrate(process.argv.slice(process.argv.findIndex((a) => a.endsWith('bench/migrate.mjs')) + 1), { root: new URL('../..', import.meta.url).pathname }).catch(report);
+benchMigrate(scriptArgs(import.meta.url), { root: new URL('../..', import.meta.url).pathname }).catch(report);

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx zx
 // make bench-update: the same page update the Compose way and the Kubernetes way, under load.
-import { register } from 'tsx/esm/api';
+import { register } from '../lib/load.mjs';
 register();
 const { report } = await import('../../src/ui/report.ts');
+const { scriptArgs } = await import('../../src/ui/args.ts');
 const { benchUpdate } = await import('../../src/bench/update-bench.ts');
-benchUpdate(process.argv.slice(process.argv.findIndex((a) => a.endsWith('bench/update.mjs')) + 1), { root: new URL('../..', import.meta.url).pathname }).catch(report);
+benchUpdate(scriptArgs(import.meta.url), { root: new URL('../..', import.meta.url).pathname }).catch(report);

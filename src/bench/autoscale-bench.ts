@@ -9,7 +9,7 @@ import type { RunOptions } from '../exec/run.js';
 import type { CommandResult } from '../errors.js';
 import { StackportError } from '../errors.js';
 import { startLoop, summarize, type LoopSummary, type RequestRecord } from '../load/request-loop.js';
-import { hpaStatus } from '../k8s/hpa-status.js';
+import { hpaStatus } from '../operate/hpa-status.js';
 import { waitFor } from '../exec/wait.js';
 
 export interface KubectlLike {
@@ -236,9 +236,9 @@ export interface BenchAutoscaleOptions {
 /** `make bench-autoscale`: one run on the running cluster, figures on stdout, the SVG written. */
 export async function benchAutoscale(o: BenchAutoscaleOptions): Promise<AutoscaleResult> {
   const { writeFile } = await import('node:fs/promises');
-  const { detect } = await import('../cluster/provider.js');
+  const { detect } = await import('../cluster/providers/detect.js');
   const { kubectlFor } = await import('../migrate/kube.js');
-  const { deployMetricsServer, metricsAvailable } = await import('../cluster/metrics-server.js');
+  const { deployMetricsServer, metricsAvailable } = await import('../cluster/addons/metrics-server.js');
   const { renderAutoscale } = await import('./autoscale-svg.js');
   const provider = await detect({ root: o.root }, o.provider ?? 'kubeadm');
   const kubectl = await kubectlFor(provider);

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ConsoleProgress, SilentProgress } from '../ui/progress.js';
-import { detect } from '../cluster/provider.js';
+import { detect } from '../cluster/providers/detect.js';
 import { kubectlFor } from '../migrate/kube.js';
 import { prepareStack, up } from '../stack/stack.js';
 import { median, table } from './stats.js';

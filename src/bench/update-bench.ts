@@ -104,7 +104,7 @@ async function benchUpdateRun(argv: string[], ctx: { root: string }): Promise<vo
   const { ConsoleProgress } = await import('../ui/progress.js');
   const { writeFileSync, mkdirSync } = await import('node:fs');
   const { renderTimeline } = await import('../load/timeline-svg.js');
-  const { detect } = await import('../cluster/provider.js');
+  const { detect } = await import('../cluster/providers/detect.js');
   const { kubectlFor } = await import('../migrate/kube.js');
   const { migrate } = await import('../migrate/migrate.js');
   const { table } = await import('./stats.js');

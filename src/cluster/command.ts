@@ -1,6 +1,7 @@
 import { StackportError } from '../errors.js';
 import { ConsoleProgress } from '../ui/progress.js';
-import { detect } from './provider.js';
+import { commandArgs } from '../ui/args.js';
+import { detect } from './providers/detect.js';
 
 /**
  * `scripts/cluster.mjs up|down|status|build [--provider kubeadm|kind]`.
@@ -12,40 +13,58 @@ export interface ClusterCommandContext {
   out?: NodeJS.WritableStream;
 }
 
-export function parseArgs(argv: string[]): { action: string; provider?: string; json: boolean; nodes?: number; config?: string } {
-  let action = '';
-  let provider: string | undefined;
-  let json = false;
+const USAGE_LINE = 'usage: cluster.mjs up|down|status [--provider kubeadm|kind] [--nodes 1|3] [--config kind.yaml]';
+
+export function parseArgs(argv: string[]): { action: string; provider?: string; json: boolean; nodes?: number; config?: string; sub?: string; remote: Record<string, string>; help?: boolean } {
+  const { values: v, positionals } = commandArgs(
+    argv,
+    {
+      provider: { type: 'string' },
+      json: { type: 'boolean' },
+      nodes: { type: 'string' },
+      config: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      namespace: { type: 'string' },
+      purge: { type: 'boolean' },
+    },
+    { positionals: true, hint: USAGE_LINE },
+  );
+  if (v.help) return { action: 'help', json: false, remote: {}, help: true };
+  const [action = '', sub, extra] = positionals;
+  if (extra !== undefined || (sub !== undefined && action !== 'registry')) throw new StackportError(`unexpected argument ${extra ?? sub}`, { hint: USAGE_LINE, exitCode: 2 });
+  if (v.purge && action !== 'registry') throw new StackportError('unknown option --purge', { hint: 'usage: cluster.mjs registry down --purge', exitCode: 2 });
+  const remote: Record<string, string> = {};
+  for (const k of ['kubeconfig', 'context', 'namespace'] as const) if (v[k] !== undefined) remote[k] = v[k];
+  if (v.purge) remote.purge = 'yes';
+  let provider = v.provider;
+  const json = Boolean(v.json);
+  const config = v.config;
   let nodes: number | undefined;
-  let config: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--provider') provider = argv[++i];
-    else if (a.startsWith('--provider=')) provider = a.slice('--provider='.length);
-    else if (a === '--json') json = true;
-    else if (a === '--nodes' || a.startsWith('--nodes=')) {
-      const v = a === '--nodes' ? argv[++i] : a.slice('--nodes='.length);
-      nodes = Number(v);
-      if (!Number.isInteger(nodes) || (nodes !== 1 && nodes !== 3)) throw new StackportError(`--nodes ${v ?? ''}: kind clusters here have 1 or 3 nodes`, { hint: 'use --nodes 1 or --nodes 3, or --config <kind config>', exitCode: 2 });
-    } else if (a === '--config') config = argv[++i];
-    else if (a.startsWith('--config=')) config = a.slice('--config='.length);
-    else if (a === '--verbose') continue;
-    else if (!action && !a.startsWith('-')) action = a;
-    else throw new StackportError(`unexpected argument ${a}`, { hint: 'usage: cluster.mjs up|down|status [--provider kubeadm|kind] [--nodes 1|3] [--config kind.yaml]', exitCode: 2 });
+  if (v.nodes !== undefined) {
+    nodes = Number(v.nodes);
+    if (!Number.isInteger(nodes) || (nodes !== 1 && nodes !== 3)) throw new StackportError(`--nodes ${v.nodes}: kind clusters here have 1 or 3 nodes`, { hint: 'use --nodes 1 or --nodes 3, or --config <kind config>', exitCode: 2 });
   }
+  if (action === 'registry') {
+    if (!['up', 'down', 'status'].includes(sub ?? '')) throw new StackportError(`registry ${sub ?? ''}: expected up, down or status`, { hint: 'usage: cluster.mjs registry up|down [--purge]|status', exitCode: 2 });
+    return { action, sub, json, remote };
+  }
+  if (Object.keys(remote).length && provider === undefined) provider = 'kubeconfig';
   if (!['up', 'down', 'status', 'build'].includes(action)) {
-    throw new StackportError(action ? `unknown action ${action}` : 'no action given', { hint: 'usage: cluster.mjs up|down|status [--provider kubeadm|kind] [--nodes 1|3] [--config kind.yaml]', exitCode: 2 });
+    throw new StackportError(action ? `unknown action ${action}` : 'no action given', { hint: USAGE_LINE, exitCode: 2 });
   }
   if ((nodes !== undefined || config !== undefined) && provider !== undefined && provider !== 'kind') {
     throw new StackportError('--nodes and --config are kind options', { hint: 'add --provider kind', exitCode: 2 });
   }
-  return { action, provider: provider ?? (nodes !== undefined || config !== undefined ? 'kind' : undefined), json, nodes, config };
+  return { remote, action, provider: provider ?? (nodes !== undefined || config !== undefined ? 'kind' : undefined), json, nodes, config };
 }
 
 export async function clusterCommand(argv: string[], ctx: ClusterCommandContext): Promise<void> {
-  const { action, provider: wanted, json, nodes, config } = parseArgs(argv);
+  const { action, provider: wanted, json, nodes, config, sub, remote, help } = parseArgs(argv);
   const out = ctx.out ?? process.stdout;
-  const provider = await detect({ root: ctx.root }, wanted, { nodes, config });
+  if (help) return void out.write(`${USAGE_LINE}\n       cluster.mjs registry up|down [--purge]|status\n`);
+  if (action === 'registry') return (await import('./addons/registry-command.js')).registryCommand(sub!, { root: ctx.root, out, json, purge: remote.purge === 'yes' });
+  const provider = await detect({ root: ctx.root }, wanted, { nodes, config, remote });
   const progress = new ConsoleProgress();
   const started = Date.now();
   if (action === 'up') {
@@ -57,8 +76,10 @@ export async function clusterCommand(argv: string[], ctx: ClusterCommandContext)
     await provider.delete({ progress });
     process.stderr.write(`${progress.breakdown(`cluster down (${provider.name})`)}\n`);
   } else if (action === 'build') {
-    if (!('build' in provider)) throw new StackportError(`the ${provider.name} provider has nothing to build`);
-    await (provider as unknown as { build(p: ConsoleProgress): Promise<unknown> }).build(progress);
+    // kubeadm's build is the cluster builder's (build/cluster-build.ts); kind adds its CLI and node image
+    if (provider.name === 'kubeadm') await (await import('./build/cluster-build.js')).buildCluster(progress);
+    else if (!('build' in provider)) throw new StackportError(`the ${provider.name} provider has nothing to build`);
+    else await (provider as unknown as { build(p: ConsoleProgress): Promise<unknown> }).build(progress);
     process.stderr.write(`${progress.breakdown('build')}\n`);
   } else {
     const s = await provider.status();
@@ -74,6 +95,6 @@ export async function clusterCommand(argv: string[], ctx: ClusterCommandContext)
       if (s.kubeconfig) lines.push(`export KUBECONFIG=${s.kubeconfig}`);
       out.write(`${lines.join('\n')}\n`);
     }
-    if (s.state === 'degraded') process.exitCode = 1;
+    if (s.state === 'degraded' || (s.provider === 'kubeconfig' && s.state === 'absent')) process.exitCode = 1;
   }
 }

@@ -1,6 +1,6 @@
 import { run, type RunOptions } from '../exec/run.js';
 import type { CommandResult } from '../errors.js';
-import type { NodeInfo } from './provider.js';
+import type { NodeInfo } from './providers/provider.js';
 
 /** kubectl of the cluster's release, bound to one kubeconfig. */
 export class Kubectl {

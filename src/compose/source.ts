@@ -6,11 +6,16 @@
 import { readFileSync, statSync } from 'node:fs';
 import { Alias, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { SourcePos } from '../model/app.js';
+import { fastParse } from './fast-source.js';
 
 export type Scalar = string | number | boolean | null;
 
+/** Compose's YAML tags: `!reset` drops what earlier files set, `!override` replaces it whole. */
+export type MergeTag = 'reset' | 'override';
+
 export interface PScalar {
   kind: 'scalar';
+  tag?: MergeTag;
   value: Scalar;
   /** The text as written (`1.0`, `yes`), for values that Compose treats as strings. */
   raw: string;
@@ -28,12 +33,14 @@ export interface PEntry {
 
 export interface PMap {
   kind: 'map';
+  tag?: MergeTag;
   entries: Map<string, PEntry>;
   pos: SourcePos;
 }
 
 export interface PSeq {
   kind: 'seq';
+  tag?: MergeTag;
   items: PNode[];
   pos: SourcePos;
 }
@@ -76,11 +83,15 @@ export function parseFile(file: string, display: string, limits: ParseLimits = D
   return parseText(readFileSync(file, 'utf8'), display, limits);
 }
 
-export function parseText(text: string, display: string, limits: ParseLimits = DEFAULT_LIMITS): ParsedFile {
+/** `fast: false` always parses with the `yaml` package (the tests compare both paths). */
+export function parseText(text: string, display: string, limits: ParseLimits = DEFAULT_LIMITS, fast = true): ParsedFile {
   const at = (line: number, col: number): SourcePos => ({ file: display, line, col });
   if (Buffer.byteLength(text) > limits.maxBytes) {
     return { problems: [{ message: `file is larger than the ${formatBytes(limits.maxBytes)} limit for a Compose file`, pos: at(1, 1) }] };
   }
+  // Most Compose files take the fast path (fast-source.ts); the rest, and every error, the `yaml` package.
+  const quick = fast ? fastParse(text, offsetToPos(text, display)) : undefined;
+  if (quick && !(quick.kind === 'scalar' && (quick.value === null || quick.value === ''))) return { root: quick, problems: [] };
   const lc = new LineCounter();
   // Duplicate keys are found while converting (yaml's own check is quadratic in the size of a mapping).
   const doc = parseDocument(text, { lineCounter: lc, merge: true, prettyErrors: false, uniqueKeys: false, strict: true });
@@ -111,7 +122,30 @@ export function parseText(text: string, display: string, limits: ParseLimits = D
   return { root, problems };
 }
 
+/** Offset -> 1-based line and column, as yaml's LineCounter gives them. */
+function offsetToPos(text: string, file: string): (offset: number) => SourcePos {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { file, line: lo + 1, col: offset - starts[lo]! + 1 };
+  };
+}
+
 function convert(doc: Document, node: YamlNode, posOf: (o: number | undefined) => SourcePos, problems: Problem[], seen: Set<YamlNode>): PNode {
+  const n = convertNode(doc, node, posOf, problems, seen);
+  const tag = (node as { tag?: string }).tag;
+  if (tag === '!reset' || tag === '!override') n.tag = tag === '!reset' ? 'reset' : 'override';
+  return n;
+}
+
+function convertNode(doc: Document, node: YamlNode, posOf: (o: number | undefined) => SourcePos, problems: Problem[], seen: Set<YamlNode>): PNode {
   const pos = posOf(node.range?.[0]);
   if (isAlias(node)) {
     const target = (node as Alias).resolve(doc) as YamlNode | undefined;

@@ -40,6 +40,8 @@ export interface FindComposeOptions {
   requested?: string;
   cacheDir: string;
   progress: Progress;
+  /** Only what is there: never build Compose v2 or apt-install v1 (dry runs, status). */
+  readOnly?: boolean;
 }
 
 export async function findCompose(options: FindComposeOptions): Promise<ComposeCli> {
@@ -60,7 +62,7 @@ export async function findCompose(options: FindComposeOptions): Promise<ComposeC
     const standalone = (await which('docker-compose')) ? await versionOf(['docker-compose']) : undefined;
     if (standalone && !standalone.startsWith('1.')) return cli(['docker-compose'], standalone, 'docker-compose on PATH');
     const cached = composeV2Path(options.cacheDir);
-    if (existsSync(cached) || (await canBuildComposeV2())) {
+    if (!options.readOnly && (existsSync(cached) || (await canBuildComposeV2()))) {
       const bin = await buildComposeV2(options.cacheDir, options.progress);
       const v = await versionOf([bin]);
       if (v) return cli([bin], v, `built from its Go module (${bin})`);
@@ -72,7 +74,7 @@ export async function findCompose(options: FindComposeOptions): Promise<ComposeC
     }
   }
   let v1 = (await which('docker-compose')) ? await versionOf(['docker-compose']) : undefined;
-  if (!v1 && isRoot() && isDebianLike() && (await which('apt-get'))) {
+  if (!v1 && !options.readOnly && isRoot() && isDebianLike() && (await which('apt-get'))) {
     await aptInstall(['docker-compose'], options.progress);
     v1 = await versionOf(['docker-compose']);
   }

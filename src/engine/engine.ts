@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { StackportError } from '../errors.js';
 import { probe, run, which } from '../exec/run.js';
+import { waitFor } from '../exec/wait.js';
 import type { Progress } from '../ui/progress.js';
 import { SilentProgress } from '../ui/progress.js';
 
@@ -26,6 +27,9 @@ export interface EnsureEngineOptions {
   /** Install docker.io with apt when dockerd is missing (default: when root on Debian). */
   allowInstall?: boolean;
 }
+
+/** What ensureEngine apt-installs when dockerd is missing (docs/programs.md). */
+export const ENGINE_PACKAGES = ['docker.io', 'iptables', 'ca-certificates'];
 
 export async function engineVersion(): Promise<{ serverVersion: string; apiVersion: string } | undefined> {
   if (!(await which('docker'))) return undefined;
@@ -101,7 +105,7 @@ export async function ensureEngine(options: EnsureEngineOptions): Promise<Engine
         hint: 'install Docker Engine (https://docs.docker.com/engine/install/) and start it, or run `make up` as root on Debian/Ubuntu',
       });
     }
-    await aptInstall(['docker.io', 'iptables', 'ca-certificates'], progress);
+    await aptInstall(ENGINE_PACKAGES, progress);
     how = 'installed';
   }
   if (!isRoot()) {
@@ -121,17 +125,16 @@ export async function ensureEngine(options: EnsureEngineOptions): Promise<Engine
       exited = code;
     });
     child.unref();
-    const deadline = Date.now() + (options.waitSeconds ?? 60) * 1000;
-    while (Date.now() < deadline) {
-      if (exited !== undefined) break;
-      if (await engineVersion()) return;
-      update(`waiting for /var/run/docker.sock (log: ${logFile})`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    const logTail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
-    throw new StackportError(
-      exited !== undefined ? `dockerd exited with ${exited} right after it started` : `dockerd did not answer within ${options.waitSeconds ?? 60} s`,
-      { details: logTail, hint: `see ${logFile}` },
+    const logTail = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '');
+    await waitFor(
+      'dockerd to answer',
+      async (ctl) => {
+        if (exited !== undefined) ctl.abort(new StackportError(`dockerd exited with ${exited} right after it started`, { details: logTail(), hint: `see ${logFile}` }));
+        if (await engineVersion()) return true;
+        update(`waiting for /var/run/docker.sock (log: ${logFile})`);
+        return false;
+      },
+      { timeoutMs: (options.waitSeconds ?? 60) * 1000, intervalMs: 300, message: `dockerd did not answer within ${options.waitSeconds ?? 60} s`, hint: `see ${logFile}`, timeoutDetails: logTail },
     );
   });
   const v = await engineVersion();

@@ -4,7 +4,7 @@
  * either way: the choice is written as *_IMAGE variables into compose/.env.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { StackportError } from '../errors.js';
@@ -12,6 +12,7 @@ import { probe, run, which } from '../exec/run.js';
 import type { Progress } from '../ui/progress.js';
 import { registryAnswers } from './registry.js';
 import { aptInstall } from './engine.js';
+import { slimRecipeHash, slimRootfs } from './debian-slim.js';
 
 export type ImageSource = 'official' | 'debian';
 
@@ -38,6 +39,41 @@ export const DROP_INS: { variable: keyof BaseImages; tag: string; dir: string }[
   { variable: 'POSTGRES_IMAGE', tag: 'stackport/postgres:15-bookworm', dir: 'postgres' },
   { variable: 'RABBITMQ_IMAGE', tag: 'stackport/rabbitmq:3.10-bookworm', dir: 'rabbitmq' },
 ];
+
+/**
+ * The size of the official image a drop-in stands in for, where known (`docker image ls`, as
+ * issue 12 gives them; no registry answers on this machine to measure the others): the bench and
+ * docs/own-project.md show it beside the drop-in's, which is to be no larger.
+ */
+export interface OfficialSize {
+  ref: string;
+  mb: number;
+}
+
+/**
+ * Drop-ins for the images other projects name (any tag of these repositories), where no registry
+ * answers: the official repository's base name -> the recipe folder and the drop-in's tag.
+ */
+export const STAND_INS: { repos: string[]; tag: string; dir: string; official?: OfficialSize }[] = [
+  { repos: ['nginx'], tag: 'stackport/nginx:1.22-bookworm', dir: 'nginx', official: { ref: 'nginx:1.27', mb: 192 } },
+  { repos: ['node'], tag: 'stackport/node:18-bookworm', dir: 'node' },
+  { repos: ['postgres'], tag: 'stackport/postgres:15-bookworm', dir: 'postgres', official: { ref: 'postgres:15', mb: 430 } },
+  { repos: ['rabbitmq'], tag: 'stackport/rabbitmq:3.10-bookworm', dir: 'rabbitmq' },
+  { repos: ['redis'], tag: 'stackport/redis:7.0-bookworm', dir: 'redis' },
+  { repos: ['mariadb', 'mysql'], tag: 'stackport/mariadb:10.11-bookworm', dir: 'mariadb' },
+  { repos: ['python'], tag: 'stackport/python:3.11-bookworm', dir: 'python' },
+];
+
+/** The drop-in that stands in for an image reference (`mariadb:11`, `docker.io/library/redis:7-alpine`), if any. */
+export function standInFor(ref: string): (typeof STAND_INS)[number] | undefined {
+  const repo = ref.replace(/@.*$/, '').replace(/:[^/]*$/, '');
+  const parts = repo.split('/');
+  // only the official images (library/), not bitnami/redis or someone's mysql
+  const official = parts.length === 1 || (parts.length === 2 && parts[0] === 'library') || (parts.length === 3 && /^(docker\.io|index\.docker\.io)$/.test(parts[0]!) && parts[1] === 'library');
+  if (!official) return undefined;
+  const base = parts[parts.length - 1]!;
+  return STAND_INS.find((d) => d.repos.includes(base));
+}
 
 export const DEBIAN: BaseImages = Object.fromEntries(DROP_INS.map((d) => [d.variable, d.tag])) as unknown as BaseImages;
 
@@ -117,9 +153,15 @@ function listDir(dir: string): string[] {
   }
 }
 
-/** The Debian base image: debootstrap (minbase) once, cached as a tarball, then `docker import`. */
+/**
+ * The Debian base image: debootstrap (minbase) once, cached as a tarball, then `docker import`
+ * of it made slim on the way (debian-slim.ts: no docs, man pages, translations or apt lists; dpkg
+ * and apt set to keep every drop-in's installs that way). Its label is the slim recipe's hash:
+ * a base imported by an earlier recipe (or none) is imported again.
+ */
 export async function ensureDebianBase(cacheDir: string, progress: Progress): Promise<void> {
-  if (await imageExists(DEBIAN_BASE)) return;
+  const recipe = slimRecipeHash();
+  if ((await recipeLabels([DEBIAN_BASE])).get(DEBIAN_BASE) === recipe) return;
   const tarball = path.join(cacheDir, 'images', 'debian-bookworm-minbase.tar');
   if (!existsSync(tarball)) {
     if (!(await which('debootstrap'))) await aptInstall(['debootstrap'], progress);
@@ -138,9 +180,22 @@ export async function ensureDebianBase(cacheDir: string, progress: Progress): Pr
       }
     });
   }
-  await progress.step(`docker import ${DEBIAN_BASE}`, async () => {
-    await run(['docker', 'import', '--change', 'CMD ["bash"]', tarball, DEBIAN_BASE], { what: `docker import ${DEBIAN_BASE}` });
+  await progress.step(`docker import ${DEBIAN_BASE} (slim: no docs, man pages, locales, apt lists)`, async (update) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stackport-slim-base-'));
+    try {
+      const slim = path.join(dir, 'rootfs.tar');
+      const r = await slimRootfs(createReadStream(tarball), createWriteStream(slim));
+      update(`${r.dropped} files (${(r.droppedBytes / 1e6).toFixed(0)} MB) left out`);
+      await run(['docker', 'import', '--change', 'CMD ["bash"]', '--change', `LABEL org.stackport.recipe=${recipe}`, slim, DEBIAN_BASE], { what: `docker import ${DEBIAN_BASE}` });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
+}
+
+/** The base's recipe, for the hash of each image built FROM it (a new base rebuilds them). */
+export function baseRecipe(): string {
+  return `${DEBIAN_BASE}@${slimRecipeHash()}`;
 }
 
 /** A hash of a recipe folder (every file's path and content): the drop-in's cache key. */
@@ -166,13 +221,27 @@ export function recipeHash(dir: string, extra: string[] = []): string {
 const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
 export async function ensureDropIns(repoRoot: string, cacheDir: string, progress: Progress): Promise<BaseImages> {
+  await ensureRecipes(repoRoot, cacheDir, progress, DROP_INS);
+  return DEBIAN;
+}
+
+/** Every drop-in recipe once: the demo's and the stand-ins other projects' images get. */
+export const ALL_RECIPES: { tag: string; dir: string }[] = [...new Map([...DROP_INS, ...STAND_INS].map((d) => [d.tag, { tag: d.tag, dir: d.dir }])).values()];
+
+/** make prepare: the demo's drop-ins and every stand-in (the own-project tests and the drop-in test use them). */
+export async function ensureAllDropIns(repoRoot: string, cacheDir: string, progress: Progress): Promise<void> {
+  await ensureRecipes(repoRoot, cacheDir, progress, ALL_RECIPES);
+}
+
+/** Builds the given drop-ins whose recipe changed (or that are missing), in parallel. */
+export async function ensureRecipes(repoRoot: string, cacheDir: string, progress: Progress, recipes: { tag: string; dir: string }[]): Promise<void> {
   await ensureDebianBase(cacheDir, progress);
   const caText = existsSync(HOST_CA_BUNDLE) ? readFileSync(HOST_CA_BUNDLE, 'utf8') : '';
-  const todo: typeof DROP_INS = [];
+  const todo: typeof recipes = [];
   const hashes = new Map<string, string>();
-  const labels = await recipeLabels(DROP_INS.map((d) => d.tag));
-  for (const d of DROP_INS) {
-    const hash = recipeHash(path.join(repoRoot, 'compose', 'images', d.dir), [caText]);
+  const labels = await recipeLabels(recipes.map((d) => d.tag));
+  for (const d of recipes) {
+    const hash = recipeHash(path.join(repoRoot, 'compose', 'images', d.dir), [caText, baseRecipe()]);
     hashes.set(d.tag, hash);
     if (labels.get(d.tag) !== hash) todo.push(d);
   }
@@ -195,7 +264,6 @@ export async function ensureDropIns(repoRoot: string, cacheDir: string, progress
       }),
     ),
   );
-  return DEBIAN;
 }
 
 function writeEmpty(file: string): void {

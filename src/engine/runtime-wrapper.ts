@@ -4,6 +4,7 @@ import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path';
 import { probe, run, which } from '../exec/run.js';
 import { StackportError } from '../errors.js';
+import { waitFor } from '../exec/wait.js';
 import { SilentProgress, type Progress } from '../ui/progress.js';
 
 /**
@@ -297,12 +298,11 @@ export async function ensurePrivilegedRuntime(progress: Progress = new SilentPro
   }
   await progress.step('dockerd: reload daemon.json (SIGHUP)', async () => {
     process.kill(pid, 'SIGHUP');
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      if ((await defaultRuntime()) === WRAPPER_RUNTIME) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new StackportError(`dockerd did not switch its default runtime to ${WRAPPER_RUNTIME} after SIGHUP`, { hint: 'see .stackport/logs/dockerd.log; restart dockerd' });
+    await waitFor(`dockerd's default runtime ${WRAPPER_RUNTIME}`, async (ctl) => {
+      const now = await defaultRuntime();
+      ctl.seen(`default runtime ${now ?? '(no answer)'}`);
+      return now === WRAPPER_RUNTIME;
+    }, { timeoutMs: 20_000, intervalMs: 200, message: `dockerd did not switch its default runtime to ${WRAPPER_RUNTIME} after SIGHUP`, hint: 'see .stackport/logs/dockerd.log; restart dockerd' });
   });
   return { applied: true, missing, reloaded: true };
 }

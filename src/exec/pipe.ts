@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { CommandError } from '../errors.js';
+import { NOT_EXECUTABLE, NOT_FOUND, NOT_FOUND_PREFIX } from './run.js';
 
 export interface PipeResult {
   bytes: number;
@@ -42,16 +43,28 @@ export function pipe(from: string[], to: string[], options: { env?: NodeJS.Proce
           b.kill('SIGKILL');
         }, options.timeoutMs)
       : undefined;
+    let settled = false;
     const done = () => {
-      if (aCode === undefined || bCode === undefined) return;
+      if (aCode === undefined || bCode === undefined || settled) return;
+      settled = true;
       clearTimeout(timer);
       const ms = Date.now() - started;
       if (aCode !== 0) return reject(new CommandError({ argv: from, exitCode: aCode, signal: null, stdout: '', stderr: aErr, durationMs: ms }, { what: options.what }));
       if (bCode !== 0) return reject(new CommandError({ argv: to, exitCode: bCode, signal: null, stdout: bOut, stderr: bErr, durationMs: ms }, { what: options.what }));
       resolve({ bytes, sha256: hash.digest('hex'), stdout: bOut });
     };
-    a.on('error', reject);
-    b.on('error', reject);
+    // a program that cannot be spawned is a CommandError with probe's 127/126 answer, not a bare spawn error
+    const unstarted = (argv: string[], other: ChildProcess) => (err: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      other.kill('SIGKILL');
+      const code = err.code === 'EACCES' ? NOT_EXECUTABLE : NOT_FOUND;
+      const why = err.code === 'ENOENT' ? 'is not installed (not found on PATH)' : err.code === 'EACCES' ? 'is not executable' : (err.code ?? err.message);
+      reject(new CommandError({ argv, exitCode: code, signal: null, stdout: '', stderr: `${NOT_FOUND_PREFIX}${argv[0]}: ${why}`, durationMs: Date.now() - started }, { what: options.what, cause: err }));
+    };
+    a.on('error', unstarted(from, b));
+    b.on('error', unstarted(to, a));
     a.on('close', (code) => {
       aCode = code;
       done();

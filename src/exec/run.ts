@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { CommandError, type CommandResult } from '../errors.js';
 
 export interface RunOptions {
@@ -18,17 +19,38 @@ export interface RunOptions {
 
 /**
  * Runs a command without a shell and returns its output. Throws CommandError (argv, exit
- * code, output tail) when it fails. Use `probe` when a failure is an expected answer.
+ * code, output tail) when it fails, also when the program is not installed (exit code 127, see
+ * probe). Use `probe` when a failure is an expected answer.
  */
 export async function run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
   const result = await probe(argv, options);
   if (result.exitCode !== 0) {
-    throw new CommandError(result, { what: options.what, hint: options.hint });
+    const missing = result.exitCode === NOT_FOUND && result.stderr.startsWith(NOT_FOUND_PREFIX);
+    throw new CommandError(result, {
+      what: options.what,
+      hint: options.hint ?? (missing ? `install ${argv[0]} (docs/programs.md says which package has it)` : undefined),
+    });
   }
   return result;
 }
 
-/** Like run, but a non-zero exit is returned rather than thrown. Spawn errors (ENOENT) still throw. */
+/** Exit codes a shell gives for a program it cannot find (127) or cannot execute (126). */
+export const NOT_FOUND = 127;
+export const NOT_EXECUTABLE = 126;
+/** How probe's stderr starts when the program could not be spawned at all. */
+export const NOT_FOUND_PREFIX = 'stackport: cannot run ';
+
+/** Whether a result says the program itself is missing (or not executable), rather than that it failed. */
+export function notInstalled(result: CommandResult): boolean {
+  return (result.exitCode === NOT_FOUND || result.exitCode === NOT_EXECUTABLE) && result.stderr.startsWith(NOT_FOUND_PREFIX);
+}
+
+/**
+ * Like run, but a non-zero exit is returned rather than thrown: a probe asks a question, and a
+ * missing program is an answer too. It never rejects for a command that cannot be spawned: like a
+ * shell, it answers exit code 127 (ENOENT: not installed, not on PATH) or 126 (EACCES: not
+ * executable), with stderr `stackport: cannot run <cmd>: <reason>` (see notInstalled).
+ */
 export function probe(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
   const [cmd, ...args] = argv;
   if (!cmd) throw new Error('probe: empty argv');
@@ -65,16 +87,32 @@ export function probe(argv: string[], options: RunOptions = {}): Promise<Command
         killer = setTimeout(() => child.kill('SIGKILL'), 5000);
       }, options.timeoutMs);
     }
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      clearTimeout(killer);
-      reject(err);
+    let spawnError: NodeJS.ErrnoException | undefined;
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      // a spawn failure (no such program, not executable) comes as 'error', then 'close'
+      spawnError ??= err;
+      if (child.pid === undefined) finish(null, null);
     });
-    child.on('close', (code, signal) => {
+    let finished = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       clearTimeout(killer);
+      if (spawnError && child.pid === undefined && options.cwd && spawnError.code === 'ENOENT' && !existsSync(options.cwd)) {
+        return reject(new Error(`cannot run ${cmd}: its working directory ${options.cwd} does not exist`, { cause: spawnError }));
+      }
+      if (spawnError && child.pid === undefined && (spawnError.code === 'ENOENT' || spawnError.code === 'EACCES')) {
+        const exitCode = spawnError.code === 'EACCES' ? NOT_EXECUTABLE : NOT_FOUND;
+        const reason = spawnError.code === 'ENOENT' ? 'is not installed (not found on PATH)' : spawnError.code === 'EACCES' ? 'is not executable' : (spawnError.code ?? spawnError.message);
+        stderr = `${NOT_FOUND_PREFIX}${cmd}: ${reason}`;
+        resolve({ argv, exitCode, signal: null, stdout, stderr, durationMs: Date.now() - started });
+        return;
+      }
+      if (spawnError) return reject(spawnError);
       resolve({ argv, exitCode: code, signal, stdout, stderr, durationMs: Date.now() - started });
-    });
+    };
+    child.on('close', (code, signal) => finish(code, signal));
     if (options.input !== undefined && child.stdin) {
       child.stdin.on('error', () => undefined);
       child.stdin.end(options.input);

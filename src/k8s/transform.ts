@@ -32,12 +32,21 @@ export interface TransformOptions {
   entry?: string;
   /** Host port (127.0.0.1) the entry service is reachable on. */
   hostPort: number;
-  /** NodePort for the entry service's first published port (the next ones count up). */
-  nodePort: number;
+  /**
+   * NodePort for the entry service's first published port (the next ones count up). Unset: the
+   * API server allocates a free one (two projects on one cluster never fight over it); the entry
+   * Service carries the label `stackport.dev/entry=true`, so a caller can read what was allocated.
+   */
+  nodePort?: number;
   /** Tag given to images Compose builds. */
   buildTag: string;
   /** Size of claims for named volumes that do not say (`x-stackport-size`). */
   volumeSize: string;
+  /**
+   * The namespace of every object. Unset: the project's own, named after the project
+   * (`app.name` as a DNS label), so several projects share a cluster without clashing.
+   * `default` (or any `kube-*`) is used as is, without a Namespace object.
+   */
   namespace?: string;
   /** Paths in warnings are shown relative to this directory. */
   displayBase: string;
@@ -46,7 +55,6 @@ export interface TransformOptions {
 export const DEFAULT_OPTIONS: TransformOptions = {
   waitImage: SELF_IMAGE,
   hostPort: 8090,
-  nodePort: 30080,
   buildTag: 'latest',
   volumeSize: DEFAULT_VOLUME_SIZE,
   displayBase: process.cwd(),
@@ -56,7 +64,8 @@ export interface EntryPort {
   name: string;
   port: number;
   protocol: string;
-  nodePort: number;
+  /** Unset: allocated by the API server when applied. */
+  nodePort?: number;
   hostPort: number;
 }
 
@@ -74,6 +83,8 @@ export interface BaseFile {
 
 export interface Manifests {
   app: App;
+  /** The namespace every object goes to (see TransformOptions.namespace). */
+  namespace: string;
   files: BaseFile[];
   secretGenerators: SecretGenerator[];
   secretFiles: SecretFile[];
@@ -110,7 +121,18 @@ export function ranges(ports: number[]): string {
   return out.join(', ');
 }
 
+/** The namespace a project's objects go to: `--namespace`, else one named after the project. */
+export function projectNamespace(app: App, requested?: string): string {
+  return requested ?? dnsLabel(app.name, 63);
+}
+
+/** Namespaces every cluster has: used as they are, never created or labelled by stackport. */
+export function isBuiltinNamespace(ns: string): boolean {
+  return ns === 'default' || ns.startsWith('kube-');
+}
+
 export function transform(app: App, options: TransformOptions = DEFAULT_OPTIONS): Manifests {
+  const namespace = projectNamespace(app, options.namespace);
   const names = new NameTable(app);
   const warnings: Warning[] = [...app.warnings, ...names.warnings];
   const files: BaseFile[] = [];
@@ -133,7 +155,7 @@ export function transform(app: App, options: TransformOptions = DEFAULT_OPTIONS)
     entry = {
       service: entrySvc.name,
       name: names.of(entrySvc.name),
-      ports: ports.map((p, i) => ({ name: portName({ port: p.target, protocol: p.protocol }), port: p.target, protocol: p.protocol, nodePort: options.nodePort + i, hostPort: options.hostPort + i })),
+      ports: ports.map((p, i) => ({ name: portName({ port: p.target, protocol: p.protocol }), port: p.target, protocol: p.protocol, ...(options.nodePort !== undefined ? { nodePort: options.nodePort + i } : {}), hostPort: options.hostPort + i })),
     };
     for (const s of app.services) {
       if (s === entrySvc) continue;
@@ -236,12 +258,12 @@ export function transform(app: App, options: TransformOptions = DEFAULT_OPTIONS)
       kind: 'RoleBinding',
       metadata: { name: waiterAccount, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: waiterAccount },
-      subjects: [{ kind: 'ServiceAccount', name: waiterAccount, namespace: options.namespace ?? 'default' }],
+      subjects: [{ kind: 'ServiceAccount', name: waiterAccount, namespace }],
     };
     files.push({ path: 'job-waiter-rbac.yaml', objects: [sa, role, binding] as K8sObject[] });
   }
-  if (options.namespace) {
-    files.unshift({ path: 'namespace.yaml', objects: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: options.namespace, labels: appLabels(app) } }] });
+  if (!isBuiltinNamespace(namespace)) {
+    files.unshift({ path: 'namespace.yaml', objects: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: appLabels(app) } }] });
   }
   files.sort((a, b) => a.path.localeCompare(b.path));
   warnings.sort((a, b) => {
@@ -251,6 +273,7 @@ export function transform(app: App, options: TransformOptions = DEFAULT_OPTIONS)
   });
   return {
     app,
+    namespace,
     files,
     secretGenerators: secrets.generators,
     secretFiles: secrets.files,

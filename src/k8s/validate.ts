@@ -1,44 +1,19 @@
 /**
  * Schema validation with kubernetes-models: every object is checked against the Kubernetes
  * OpenAPI schema before anything is written. kubernetes-models is ESM only, so it is loaded
- * lazily (scripts run through tsx; tests validate in a child process, see tests/golden).
+ * lazily (tests validate in a child process, see tests/golden), in one chunk (./schemas.ts) so the
+ * library bundle (scripts/lib/build.mjs) carries the schemas instead of ~100 files from node_modules.
  */
 import { parseAllDocuments } from 'yaml';
 import type { K8sObject } from './transform.js';
 
 export type ObjectValidator = (o: K8sObject) => string | undefined;
 
-const MODELS: Record<string, string> = {
-  'v1/ConfigMap': 'kubernetes-models/v1/ConfigMap',
-  'v1/Namespace': 'kubernetes-models/v1/Namespace',
-  'v1/Secret': 'kubernetes-models/v1/Secret',
-  'v1/Service': 'kubernetes-models/v1/Service',
-  'v1/ServiceAccount': 'kubernetes-models/v1/ServiceAccount',
-  'v1/PersistentVolumeClaim': 'kubernetes-models/v1/PersistentVolumeClaim',
-  'apps/v1/DaemonSet': 'kubernetes-models/apps/v1/DaemonSet',
-  'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
-  'apps/v1/StatefulSet': 'kubernetes-models/apps/v1/StatefulSet',
-  'autoscaling/v2/HorizontalPodAutoscaler': 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
-  'batch/v1/Job': 'kubernetes-models/batch/v1/Job',
-  'networking.k8s.io/v1/NetworkPolicy': 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
-  'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
-  'rbac.authorization.k8s.io/v1/Role': 'kubernetes-models/rbac.authorization.k8s.io/v1/Role',
-  'rbac.authorization.k8s.io/v1/RoleBinding': 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding',
-};
-
-type ModelClass = new (data: unknown) => { validate(): void };
-
-/** Loads the schema classes for every kind the generator makes. */
+/** Loads the schema classes for every kind the generator makes (one lazy chunk: ./schemas.ts). */
 export async function schemaValidator(): Promise<ObjectValidator> {
-  const classes = new Map<string, ModelClass>();
-  await Promise.all(
-    Object.entries(MODELS).map(async ([key, spec]) => {
-      const mod = (await import(spec)) as Record<string, ModelClass>;
-      classes.set(key, mod[key.split('/').pop()!]!);
-    }),
-  );
+  const { MODELS } = await import('./schemas.js');
   return (o) => {
-    const Model = classes.get(`${o.apiVersion}/${o.kind}`);
+    const Model = MODELS.get(`${o.apiVersion}/${o.kind}`);
     if (!Model) return `${o.kind} ${o.metadata?.name ?? ''}: no schema for ${o.apiVersion}/${o.kind}`;
     try {
       new Model(o).validate();

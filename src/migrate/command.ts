@@ -1,50 +1,65 @@
 /** scripts/migrate.mjs: arguments, then the migration. */
-import { parseArgs } from 'node:util';
 import { StackportError } from '../errors.js';
 import { ConsoleProgress } from '../ui/progress.js';
+import { commandArgs } from '../ui/args.js';
 import { migrate } from './migrate.js';
+import type { KubeconfigOptions } from '../cluster/providers/kubeconfig.js';
+import { configuredRegistry } from '../cluster/addons/registry.js';
 
-export const USAGE = `usage: npx zx scripts/migrate.mjs [--provider kubeadm|kind] [--dry-run] [--cutover] [--force-data] [--no-data] [-f compose.yaml]
+export const USAGE = `usage: npx zx scripts/migrate.mjs [--provider kubeadm|kind|kubeconfig] [--dry-run] [--cutover] [--force-data] [--no-data] [-f compose.yaml]
+       [--registry host[:port][/prefix]] [--kubeconfig FILE] [--context NAME] [--namespace NS] [--storage-class NAME] [--entry-url URL]
 
 Moves the running Compose stack (make up) into a Kubernetes cluster: preflight (creates the
 cluster when needed) -> generate manifests -> build images -> deliver images -> server-side
-apply -> wait for rollout -> move data (PostgreSQL, RabbitMQ) -> the same smoke suite, on the
-cluster's entry (127.0.0.1:8090) -> report. Re-running continues; nothing happens to the
+apply -> wait for rollout -> move data (PostgreSQL, MySQL/MariaDB, Redis, RabbitMQ, any
+other named volume as files) -> the same smoke suite, on the
+cluster (the project's declared x-stackport.smoke checks) -> report. Re-running continues; nothing happens to the
 Compose stack unless --cutover, and then only after the smoke suite passed on the cluster.
 
-  --provider kubeadm|kind  cluster provider (default: detected)
+  --provider kubeadm|kind|kubeconfig  cluster provider (default: detected; kubeconfig when --kubeconfig/--context is given)
+  --registry host[:port][/prefix]    push images there and name them by digest (local = 127.0.0.1:5001, see cluster.mjs registry up)
+  --kubeconfig FILE, --context NAME, --namespace NS   an existing cluster (provider kubeconfig)
+  --storage-class NAME     StorageClass for the volumes (default: the cluster's default)
+  --entry-url URL          reach the app there (Ingress/LoadBalancer) instead of a kubectl port-forward
   --dry-run                print the plan and a server-side diff; change nothing
   --cutover                stop the Compose stack after the cluster passed the smoke suite
   --force-data             copy the database again even if the cluster changed it since the last copy
   --no-data                do not move data (the cluster starts empty)
-  -f, --file <file>        Compose file (default compose/compose.yaml)`;
+  --copy-bind-mounts       also copy bind-mounted data directories into claims (default: a warning)
+  -f, --file <file>        Compose file, several merged in order (default COMPOSE_FILE, else compose/compose.yaml)
+
+Actions (a failure names one; a re-run skips what is done): preflight, generate, build-images,
+deliver-images, check-cluster, apply, rollout, data-<engine>-<service> / data-volume-<volume>,
+restart-after-copies (once, after the file copies: the Deployments start again), smoke, record,
+cutover. STACKPORT_FAIL_ACTION=<name>[,<name>] fails them on purpose (tests).`;
 
 export async function migrateCommand(argv: string[], ctx: { root: string }): Promise<void> {
-  let v;
-  try {
-    v = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        provider: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        cutover: { type: 'boolean' },
-        'force-data': { type: 'boolean' },
-        'no-data': { type: 'boolean' },
-        file: { type: 'string', short: 'f' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (e) {
-    throw new StackportError((e as Error).message, { exitCode: 2, hint: 'see --help' });
-  }
+  const v = commandArgs(argv, {
+    provider: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    cutover: { type: 'boolean' },
+    'force-data': { type: 'boolean' },
+    'no-data': { type: 'boolean' },
+    file: { type: 'string', short: 'f', multiple: true },
+    'copy-bind-mounts': { type: 'boolean' },
+    registry: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    namespace: { type: 'string' },
+    'storage-class': { type: 'string' },
+    'entry-url': { type: 'string' },
+  }).values;
   if (v.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (v.provider && !['kubeadm', 'kind'].includes(v.provider)) {
-    throw new StackportError(`--provider must be kubeadm or kind, not "${v.provider}"`, { exitCode: 2 });
+  if (v.provider && !['kubeadm', 'kind', 'kubeconfig'].includes(v.provider)) {
+    throw new StackportError(`--provider must be kubeadm, kind or kubeconfig, not "${v.provider}"`, { exitCode: 2 });
+  }
+  const remote = remoteOptions(v);
+  configuredRegistry(v.registry); // a bad --registry is refused before anything runs
+  if (remote && v.provider && v.provider !== 'kubeconfig') {
+    throw new StackportError(`--kubeconfig, --context, --namespace and --entry-url are for --provider kubeconfig, not ${v.provider}`, { exitCode: 2 });
   }
   const progress = new ConsoleProgress();
   await migrate({
@@ -57,5 +72,21 @@ export async function migrateCommand(argv: string[], ctx: { root: string }): Pro
     forceData: v['force-data'],
     noData: v['no-data'],
     composeFile: v.file,
+    registry: v.registry,
+    remote: remote ?? (v.provider === 'kubeconfig' ? {} : undefined),
+    storageClass: v['storage-class'],
+    copyBindMounts: v['copy-bind-mounts'],
   });
+}
+
+/** The kubeconfig provider's options from the flags (undefined when none is given). */
+export function remoteOptions(v: { kubeconfig?: string; context?: string; namespace?: string; 'entry-url'?: string; registry?: string }): KubeconfigOptions | undefined {
+  if (v.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v.namespace)) {
+    throw new StackportError(`--namespace "${v.namespace}" is not a valid namespace name`, { exitCode: 2 });
+  }
+  if (v['entry-url'] !== undefined && !/^https?:\/\/[^/\s]+/.test(v['entry-url'])) {
+    throw new StackportError(`--entry-url "${v['entry-url']}" is not an http(s) URL`, { exitCode: 2, hint: 'e.g. --entry-url http://app.example.com' });
+  }
+  if (!v.kubeconfig && !v.context && !v.namespace && !v['entry-url']) return undefined;
+  return { kubeconfig: v.kubeconfig, context: v.context, namespace: v.namespace, entryUrl: v['entry-url']?.replace(/\/+$/, ''), registry: configuredRegistry(v.registry) };
 }

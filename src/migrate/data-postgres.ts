@@ -7,7 +7,7 @@ import { StackportError } from '../errors.js';
 import { pipe } from '../exec/pipe.js';
 import type { Kubectl } from '../cluster/kubectl.js';
 import type { Stack } from '../stack/stack.js';
-import { execIn } from '../stack/stack.js';
+import { composeArgs, execIn } from '../stack/stack.js';
 
 /** psql query printing "table count" lines for every user table. */
 const COUNT_SQL = `SELECT format('%s %s', schemaname || '.' || tablename,
@@ -55,7 +55,7 @@ async function composeCounts(stack: Stack, service: string): Promise<Record<stri
 async function sourceDigest(stack: Stack, service: string): Promise<string> {
   const { createHash } = await import('node:crypto');
   const { spawn } = await import('node:child_process');
-  const argv = [...stack.cli.argv, '-f', stack.composeFile, '-p', stack.project, '--env-file', stack.envFile, 'exec', '-T', service, 'sh', '-c', SH_DUMP];
+  const argv = [...stack.cli.argv, ...composeArgs(stack), 'exec', '-T', service, 'sh', '-c', SH_DUMP];
   return new Promise((resolve, reject) => {
     // pg_dump (15.14+, 16.10+, ...) frames its output with `\restrict <random key>` lines:
     // leave them out, or the same data would never hash the same twice.
@@ -117,7 +117,7 @@ export async function copyPostgres(stack: Stack, service: string, t: PostgresTar
       hint: 'to copy anyway, run migrate with --force-data (the cluster database is replaced by the Compose one)',
     });
   }
-  const dump = [...stack.cli.argv, '-f', stack.composeFile, '-p', stack.project, '--env-file', stack.envFile, 'exec', '-T', service, 'sh', '-c', SH_DUMP];
+  const dump = [...stack.cli.argv, ...composeArgs(stack), 'exec', '-T', service, 'sh', '-c', SH_DUMP];
   const restore = [t.kubectl.binary, '--kubeconfig', t.kubectl.kubeconfig, 'exec', '-i', '-n', t.namespace, t.pod, '-c', t.container, '--', 'sh', '-c', SH_PSQL];
   const piped = await pipe(dump, restore, { env: stack.env, what: `copy PostgreSQL from Compose ${service} to ${t.pod}`, timeoutMs: 30 * 60_000 });
   const counts = await clusterCounts(t);

@@ -4,6 +4,7 @@
  * Compose are drained first (the Compose consumers keep running until cutover), and whatever
  * could not be drained is reported.
  */
+import { waitFor } from '../exec/wait.js';
 import type { Kubectl } from '../cluster/kubectl.js';
 import type { Stack } from '../stack/stack.js';
 import { execIn } from '../stack/stack.js';
@@ -42,12 +43,18 @@ async function composeQueues(stack: Stack, service: string): Promise<QueueState[
 
 export async function moveBroker(stack: Stack, service: string, t: BrokerTarget, options: { drainMs?: number } = {}): Promise<BrokerResult> {
   // Drain: queued messages are consumed by the Compose consumers, which still run.
-  const deadline = Date.now() + (options.drainMs ?? 20_000);
   let queues = await composeQueues(stack, service);
   const initially = queues.filter((q) => q.messages > 0);
-  while (queues.some((q) => q.messages > 0 && q.consumers > 0) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    queues = await composeQueues(stack, service);
+  const draining = () => queues.filter((q) => q.messages > 0 && q.consumers > 0);
+  if (draining().length) {
+    // time up is no failure: what is still queued stays in Compose and is reported (leftBehind)
+    await waitFor('the Compose consumers to drain the queues', async (ctl) => {
+      queues = await composeQueues(stack, service);
+      ctl.seen(draining().map((q) => `${q.name}=${q.messages}`).join(', '));
+      return draining().length === 0;
+    }, { timeoutMs: options.drainMs ?? 20_000, intervalMs: 250 }).catch((e: Error) => {
+      if (!e.message.startsWith('timed out')) throw e;
+    });
   }
   const leftBehind = queues.filter((q) => q.messages > 0);
   const definitions = await execIn(stack, service, ['rabbitmqctl', 'export_definitions', '-', '--format', 'json']);

@@ -7,7 +7,7 @@ import type { ResolvedService } from '../stack/resolved-config.js';
 import { dnsLabel } from '../k8s/names.js';
 import type { RenderedWorkload } from './rendered.js';
 
-export type DataEngine = 'postgres' | 'rabbitmq';
+export type DataEngine = 'postgres' | 'rabbitmq' | 'mysql' | 'redis';
 
 export interface DataService {
   engine: DataEngine;
@@ -24,6 +24,8 @@ export function engineOf(image: string): DataEngine | undefined {
   const base = repo.slice(repo.lastIndexOf('/') + 1);
   if (/^postgres(ql)?$/.test(base)) return 'postgres';
   if (/^rabbitmq$/.test(base)) return 'rabbitmq';
+  if (/^(mysql|mariadb|percona|percona-server)$/.test(base)) return 'mysql';
+  if (/^(redis|redis-stack-server|valkey)$/.test(base)) return 'redis';
   return undefined;
 }
 

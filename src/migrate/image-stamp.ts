@@ -41,3 +41,38 @@ export function stampImageIds(rendered: string, ids: Record<string, string>): st
   }
   return docs.map((d) => d.toString({ lineWidth: 0 })).join('');
 }
+
+/**
+ * With a registry the manifests name each image by digest (`registry/repo@sha256:…`), which does
+ * what the stamp does and more: a rebuilt tag is a new digest (its pods roll), an unchanged one
+ * the same reference (nothing changes), and every node pulls exactly that image. Images without
+ * a pushed reference are left as they are.
+ */
+export function pinImages(rendered: string, refs: Record<string, string>): string {
+  const docs = parseAllDocuments(rendered);
+  for (const doc of docs) {
+    for (const list of ['containers', 'initContainers']) {
+      const items = doc.getIn(['spec', 'template', 'spec', list]) as { items?: unknown[] } | undefined;
+      for (const c of items?.items ?? []) {
+        if (!isMap(c)) continue;
+        const image = c.get('image');
+        if (typeof image === 'string' && refs[image]) c.set('image', refs[image]);
+      }
+    }
+  }
+  return docs.map((d) => d.toString({ lineWidth: 0 })).join('');
+}
+
+/** `--storage-class`: every PersistentVolumeClaim and StatefulSet volume claim template asks for it. */
+export function setStorageClass(rendered: string, storageClass: string): string {
+  const docs = parseAllDocuments(rendered);
+  for (const doc of docs) {
+    const kind = doc.get('kind');
+    if (kind === 'PersistentVolumeClaim') doc.setIn(['spec', 'storageClassName'], storageClass);
+    if (kind === 'StatefulSet') {
+      const templates = doc.getIn(['spec', 'volumeClaimTemplates']) as { items?: unknown[] } | undefined;
+      for (const t of templates?.items ?? []) if (isMap(t)) (t as import('yaml').YAMLMap).setIn(['spec', 'storageClassName'], storageClass);
+    }
+  }
+  return docs.map((d) => d.toString({ lineWidth: 0 })).join('');
+}

@@ -2,8 +2,8 @@
  * Waits until every workload stackport manages has rolled out (observed, updated, ready),
  * showing per-resource status; on timeout, says which and why (pod waiting reasons, events).
  */
-import { StackportError } from '../errors.js';
 import type { Kubectl } from '../cluster/kubectl.js';
+import { waitFor } from '../exec/wait.js';
 
 export interface WorkloadStatus {
   kind: string;
@@ -63,20 +63,23 @@ export async function waitRollout(
   timeoutMs: number,
   update: (detail: string) => void = () => undefined,
 ): Promise<WorkloadStatus[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ws = await workloads(kubectl, namespace, selector);
-    update(formatStatus(ws));
-    if (ws.length && ws.every((w) => w.done)) return ws;
-    if (Date.now() > deadline) {
-      const waiting = ws.filter((w) => !w.done);
-      throw new StackportError(`rollout not finished after ${Math.round(timeoutMs / 1000)} s: ${formatStatus(waiting)}`, {
-        details: await podProblems(kubectl, namespace, selector),
-        hint: `kubectl --kubeconfig ${kubectl.kubeconfig} -n ${namespace} describe pods`,
-      });
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  return waitFor(
+    'the rollout',
+    async (ctl) => {
+      const ws = await workloads(kubectl, namespace, selector);
+      update(formatStatus(ws));
+      if (ws.length && ws.every((w) => w.done)) return ws;
+      ctl.seen(ws.length ? `not ready: ${formatStatus(ws.filter((w) => !w.done))}` : `no workload labelled ${selector}`);
+      return undefined;
+    },
+    {
+      timeoutMs,
+      intervalMs: 500,
+      message: `rollout not finished after ${Math.round(timeoutMs / 1000)} s`,
+      hint: `kubectl --kubeconfig ${kubectl.kubeconfig} -n ${namespace} describe pods`,
+      timeoutDetails: () => podProblems(kubectl, namespace, selector),
+    },
+  );
 }
 
 /** One line per pod that is not ready: phase and the reason of each container that waits or crashed. */

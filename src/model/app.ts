@@ -19,8 +19,10 @@ export interface Warning {
 export interface App {
   /** Compose project name (top-level `name`, else the directory of the file). */
   name: string;
-  /** The Compose file the model was loaded from. */
+  /** The Compose file the model was loaded from (the first of `files`). */
   file: string;
+  /** Every Compose file merged into the model, in order (`-f`, COMPOSE_FILE, or compose.yaml and its override). */
+  files?: string[];
   services: Service[];
   volumes: NamedVolume[];
   networks: NetworkDef[];
@@ -80,6 +82,8 @@ export interface EnvVar {
   template?: string;
   /** The name says secret (PASSWORD, TOKEN, KEY, ...): the value never goes into manifests. */
   secret: boolean;
+  /** `KEY` alone (or `KEY:` with no value): taken from the environment as it is; left unset when the environment has none (Compose). */
+  passThrough?: boolean;
   pos: SourcePos;
 }
 
@@ -119,6 +123,30 @@ export interface Autoscale {
   max: number;
   /** target average CPU utilisation, percent of the pods' CPU request (1..100) */
   cpu: number;
+  pos: SourcePos;
+}
+
+/** `x-stackport: { dev: { sync } }`: files `make dev` copies into running containers (src/dev/sync-spec.ts). */
+export interface DevSync {
+  /** Path in the build context ('' for all of it); a directory ends with '/'. */
+  src: string;
+  /** Absolute path in the container. */
+  dest: string;
+  /** Made into what is copied first, in a container of Dockerfile stage `stage`. */
+  compile?: DevCompile;
+  /** Sent to the container's main process after a copy. */
+  restart?: NodeJS.Signals;
+  pos: SourcePos;
+}
+
+/**
+ * `tsc`: the stage's own TypeScript, resident for the session (the project of that tsconfig.json,
+ * its emit relative to the outDir); `command`: run for every update, the files of `output` copied.
+ */
+export type DevCompile = { stage: string; tsc: string } | { stage: string; command: string; output: string };
+
+export interface DevSpec {
+  sync: DevSync[];
   pos: SourcePos;
 }
 
@@ -171,6 +199,7 @@ export interface Service {
   reservations: ResourceSpec;
   update?: UpdatePolicy;
   autoscale?: Autoscale;
+  dev?: DevSpec;
   /** As written; undefined when the file does not say (Compose's default is `no`). */
   restart?: RestartPolicy;
   capAdd: string[];

@@ -1,11 +1,14 @@
 /** scripts/k8s.mjs: day two on the cluster (scale, update, rollback, status). */
 import { StackportError } from '../errors.js';
 import { ConsoleProgress } from '../ui/progress.js';
-import { detect } from '../cluster/provider.js';
-import { kubectlFor } from '../migrate/kube.js';
+import { commandArgs } from '../ui/args.js';
+import { detect } from '../cluster/providers/detect.js';
+import { kubectlFor, readOnlyKubectl } from '../migrate/kube.js';
+import { KubeconfigProvider } from '../cluster/providers/kubeconfig.js';
+import { configuredRegistry } from '../cluster/addons/registry.js';
 import { parseReplicas, rollback, scale, statusReport, updateImage, type OpsContext } from './operate.js';
 
-export const USAGE = `usage: npx zx scripts/k8s.mjs <command> [--provider kubeadm|kind]
+export const USAGE = `usage: npx zx scripts/k8s.mjs <command> [--provider kubeadm|kind|kubeconfig] [--kubeconfig FILE] [--context NAME] [--namespace NS] [--registry host[:port][/prefix]]
 
   status                          nodes, control plane (API server, scheduler, controller manager,
                                   etcd, kube-proxy, CoreDNS) and each service
@@ -15,25 +18,24 @@ export const USAGE = `usage: npx zx scripts/k8s.mjs <command> [--provider kubead
 
 export async function k8sCommand(argv: string[], ctx: { root: string; out?: NodeJS.WritableStream }): Promise<void> {
   const out = ctx.out ?? process.stdout;
-  const args = [...argv];
-  const take = (flag: string): string | undefined => {
-    const i = args.indexOf(flag);
-    if (i < 0) return undefined;
-    const v = args[i + 1];
-    if (!v || v.startsWith('--')) throw new StackportError(`${flag} needs a value`, { exitCode: 2, hint: USAGE.split('\n')[0] });
-    args.splice(i, 2);
-    return v;
-  };
-  const provider = take('--provider');
-  const image = take('--image');
-  const verbose = args.indexOf('--verbose');
-  if (verbose >= 0) args.splice(verbose, 1);
-  const [command, target, ...rest] = args;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  const { values: v, positionals } = commandArgs(
+    argv,
+    { provider: { type: 'string' }, image: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' }, namespace: { type: 'string' }, registry: { type: 'string' } },
+    { positionals: true, hint: USAGE.split('\n')[0] },
+  );
+  let provider = v.provider;
+  const image = v.image;
+  const remote = { kubeconfig: v.kubeconfig, context: v.context, namespace: v.namespace };
+  const registry = configuredRegistry(v.registry);
+  const isRemote = Object.values(remote).some((x) => x !== undefined);
+  if (isRemote && provider && provider !== 'kubeconfig') throw new StackportError(`--kubeconfig, --context and --namespace are for --provider kubeconfig, not ${provider}`, { exitCode: 2 });
+  if (isRemote) provider = 'kubeconfig';
+  const [command, target, ...rest] = positionals;
+  if (!command || v.help || command === 'help') {
     out.write(`${USAGE}\n`);
     return;
   }
-  if (rest.length) throw new StackportError(`unexpected argument "${rest[0]}"`, { exitCode: 2, hint: USAGE.split('\n')[0] });
+  if (rest.length) throw new StackportError(`unexpected argument ${rest[0]}`, { exitCode: 2, hint: USAGE.split('\n')[0] });
   // Check the arguments before touching the cluster.
   let scaleTo: { service: string; replicas: number } | undefined;
   if (command === 'scale') {
@@ -47,10 +49,20 @@ export async function k8sCommand(argv: string[], ctx: { root: string; out?: Node
   } else if (command !== 'status') {
     throw new StackportError(`unknown command "${command}"`, { exitCode: 2, hint: 'commands: status, scale, update, rollback' });
   }
-  const p = await detect({ root: ctx.root }, provider);
+  const p = await detect({ root: ctx.root }, provider, { remote: { ...remote, registry } });
   const status = await p.status();
+  if (status.state === 'absent' && p instanceof KubeconfigProvider) throw new StackportError(status.problems[0] ?? `the cluster of ${p.source} does not answer`, { hint: 'check --kubeconfig, --context and the credentials' });
   if (status.state === 'absent') throw new StackportError(`no ${p.name} cluster is running`, { hint: 'run `npx zx scripts/migrate.mjs` (or `make cluster-up`) first' });
-  const c: OpsContext = { kubectl: await kubectlFor(p), provider: p, namespace: 'default', progress: new ConsoleProgress() };
+  // status changes nothing: it does not write the kubeconfig copy either
+  const kc = p instanceof KubeconfigProvider ? p : undefined;
+  const c: OpsContext = {
+    kubectl: kc ? await kc.kubectl() : command === 'status' ? await readOnlyKubectl(p, ctx.root) : await kubectlFor(p),
+    provider: p,
+    namespace: kc ? await kc.namespace() : 'default',
+    progress: new ConsoleProgress(),
+    registry,
+  };
+  if (kc && command === 'update' && !registry) kc.requireRegistry();
   if (command === 'status') out.write(`${await statusReport(c)}\n`);
   else if (scaleTo) out.write(`${await scale(c, scaleTo.service, scaleTo.replicas)}\n`);
   else if (command === 'update') out.write(`${await updateImage(c, target!, image!)}\n`);

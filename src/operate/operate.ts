@@ -6,19 +6,22 @@
 import { StackportError } from '../errors.js';
 import { probe } from '../exec/run.js';
 import type { Kubectl } from '../cluster/kubectl.js';
-import type { ClusterProvider } from '../cluster/provider.js';
+import type { ClusterProvider } from '../cluster/providers/provider.js';
 import type { Progress } from '../ui/progress.js';
 import { formatMs } from '../ui/progress.js';
 import { waitRollout, workloads, type WorkloadStatus } from '../migrate/rollout.js';
 import { MANAGED } from '../migrate/migrate.js';
 import { imageExists } from '../engine/images.js';
-import { formatHpaRow, hpaStatus } from '../k8s/hpa-status.js';
+import { formatHpaRow, hpaStatus } from './hpa-status.js';
+import { pushImages, type RegistryRef } from '../cluster/addons/registry.js';
 
 export interface OpsContext {
   kubectl: Kubectl;
   provider: ClusterProvider;
   namespace: string;
   progress: Progress;
+  /** a registry: images are pushed and set by digest (src/cluster/addons/registry.ts) */
+  registry?: RegistryRef;
 }
 
 export async function findWorkload(c: OpsContext, service: string): Promise<WorkloadStatus> {
@@ -98,7 +101,8 @@ export async function podsOf(c: OpsContext, service: string): Promise<PodInfo[]>
  * (the provider loads it unless the nodes have the same image ID, so a tag rebuilt in place is
  * delivered again); else the nodes' own copy will do; else nothing can run it.
  */
-export async function ensureImage(c: OpsContext, image: string): Promise<'present' | 'delivered'> {
+export async function ensureImage(c: OpsContext, image: string): Promise<'present' | 'delivered' | { ref: string }> {
+  if (c.registry && (await imageExists(image))) return { ref: (await pushImages([image], c.registry, c.progress))[0]!.ref };
   if (await imageExists(image)) return (await c.provider.loadImages([image], { progress: c.progress })).length ? 'delivered' : 'present';
   if (await c.provider.hasImage(image)) return 'present';
   throw new StackportError(`image ${image} is neither in the cluster nor in the Docker engine, and nothing can be pulled here`, {
@@ -110,13 +114,14 @@ export async function ensureImage(c: OpsContext, image: string): Promise<'presen
 export async function updateImage(c: OpsContext, service: string, image: string): Promise<string> {
   const w = await findWorkload(c, service);
   const how = await ensureImage(c, image);
+  const target = typeof how === 'object' ? how.ref : image;
   const started = Date.now();
-  await c.progress.step(`rolling update ${service} -> ${image}`, async (update) => {
-    await c.kubectl.run(['set', 'image', ref(w), '-n', c.namespace, `${service}=${image}`]);
+  await c.progress.step(`rolling update ${service} -> ${target}`, async (update) => {
+    await c.kubectl.run(['set', 'image', ref(w), '-n', c.namespace, `${service}=${target}`]);
     await c.kubectl.run(['annotate', ref(w), '-n', c.namespace, '--overwrite', `kubernetes.io/change-cause=stackport update ${service} --image ${image}`]);
     await waitRollout(c.kubectl, c.namespace, `app.kubernetes.io/name=${service}`, 300_000, update);
   });
-  return `${service} now runs ${image} on ${w.desired} pod(s), rolled out in ${formatMs(Date.now() - started)}${how === 'delivered' ? ' (image delivered from the engine first)' : ''}`;
+  return `${service} now runs ${image} on ${w.desired} pod(s), rolled out in ${formatMs(Date.now() - started)}${how === 'delivered' ? ' (image delivered from the engine first)' : typeof how === 'object' ? ` (pushed, by digest ${how.ref.split('@')[1]!.slice(0, 19)})` : ''}`;
 }
 
 export async function rollback(c: OpsContext, service: string): Promise<string> {
@@ -138,9 +143,14 @@ export async function rollback(c: OpsContext, service: string): Promise<string> 
 /** The cluster in the essay's terms: control plane, node agents, and each service. */
 export async function statusReport(c: OpsContext): Promise<string> {
   const lines: string[] = [];
-  const nodes = await c.provider.nodes();
-  lines.push('nodes (each runs a kubelet and kube-proxy):');
-  for (const n of nodes) lines.push(`  ${n.name}  ${n.ready ? 'Ready' : 'NotReady'}  ${n.roles.join(',') || 'worker'}  ${n.kubeletVersion ?? ''}  ${n.containerRuntime ?? ''}`);
+  // a namespace-scoped identity (a cluster stackport did not make) may not list nodes: say so, go on
+  const nodes = await c.kubectl.nodes().catch((e: Error) => {
+    if (!/forbidden/i.test(`${e.message} ${(e as { details?: string }).details ?? ''}`)) throw e;
+    lines.push('nodes: not visible to these credentials (listing nodes is forbidden)');
+    return undefined;
+  });
+  if (nodes) lines.push('nodes (each runs a kubelet and kube-proxy):');
+  for (const n of nodes ?? []) lines.push(`  ${n.name}  ${n.ready ? 'Ready' : 'NotReady'}  ${n.roles.join(',') || 'worker'}  ${n.kubeletVersion ?? ''}  ${n.containerRuntime ?? ''}`);
   lines.push('control plane:');
   const components: [string, string][] = [
     ['API server', 'component=kube-apiserver'],

@@ -36,8 +36,9 @@ export function checkYamlSyntax(file: string, display = file): void {
 }
 
 /** Compose's own verdict on the file, with its message as the error. Returns the resolved YAML. */
-export async function composeConfig(cli: ComposeCli, file: string, envFile: string, project: string, display = file, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const r = await probe([...cli.argv, '-f', file, '-p', project, '--env-file', envFile, 'config'], { cwd: path.dirname(file), env });
+export async function composeConfig(cli: ComposeCli, file: string | string[], envFile: string, project: string, display = String(file), env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const files = typeof file === 'string' ? [file] : file;
+  const r = await probe([...cli.argv, ...files.flatMap((f) => ['-f', f]), '-p', project, '--env-file', envFile, 'config'], { cwd: path.dirname(files[0]!), env });
   if (r.exitCode === 0) return r.stdout;
   const lines = `${r.stderr}\n${r.stdout}`
     .split('\n')

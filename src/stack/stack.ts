@@ -7,33 +7,51 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import path from 'node:path';
 import * as compose from 'docker-compose';
 import { CommandError, StackportError, tail } from '../errors.js';
+import { waitFor } from '../exec/wait.js';
 import { run } from '../exec/run.js';
-import { ensureEngine, type EngineInfo } from '../engine/engine.js';
+import { engineVersion, ensureEngine, type EngineInfo } from '../engine/engine.js';
 import { findCompose, type ComposeCli } from '../engine/compose-cli.js';
-import { chooseImageSource, ensureDropIns, imageId, OFFICIAL, type ImageSource } from '../engine/images.js';
+import { chooseImageSource, DEBIAN, ensureDropIns, imageId, OFFICIAL, type ImageSource } from '../engine/images.js';
 import { cacheRoot } from '../engine/cache.js';
 import type { Progress } from '../ui/progress.js';
 import { ensureEnvFile, PROJECT } from './env-file.js';
 import { checkYamlSyntax, composeConfig } from './compose-file.js';
-import { parseResolvedConfig, type ResolvedConfig, type ResolvedService } from './resolved-config.js';
+import { loadProject } from '../compose/load.js';
+import type { LoadedProject } from '../k8s/generate.js';
+import { parseResolvedConfig, type PublishedPort, type ResolvedConfig, type ResolvedService } from './resolved-config.js';
+import { tcpConnect } from '../smoke/run.js';
 import { containerLogTail, projectContainers, serviceState, type ContainerState } from './containers.js';
 import { portFree, portHolder } from './ports.js';
+import { chooseProject } from './project.js';
+import { provideImages } from './provide-images.js';
+import { loadSmokeDeclarations, type SmokeCheck } from '../smoke/declarations.js';
 
 export interface StackOptions {
   root: string;
   progress: Progress;
-  composeFile?: string;
+  /** One file or several (-f a -f b, merged in order); default COMPOSE_FILE, else the demo's. */
+  composeFile?: string | string[];
   envFile?: string;
   project?: string;
   /** Environment for Compose (interpolation, e.g. WEB_PORT) and for choosing implementations. */
   env?: NodeJS.ProcessEnv;
   /** Logs, build state and smoke markers (default <root>/.stackport). */
   stateDir?: string;
+  /**
+   * Change nothing (migrate --dry-run): use the engine, Compose, images and compose/.env that are
+   * there, or refuse; never start dockerd, apt-install, build Compose or images, or write the .env.
+   */
+  readOnly?: boolean;
 }
 
 export interface Stack {
   root: string;
+  /** The first Compose file (its directory is the project directory). */
   composeFile: string;
+  /** Every Compose file, in merge order. */
+  composeFiles: string[];
+  /** The demo's own compose/compose.yaml (generated .env, *_IMAGE variables). */
+  demo: boolean;
   displayFile: string;
   envFile: string;
   project: string;
@@ -44,49 +62,100 @@ export interface Stack {
   config: ResolvedConfig;
   progress: Progress;
   env: NodeJS.ProcessEnv;
+  /** The smoke checks the files declare (x-stackport.smoke), checked before anything started. */
+  smoke: SmokeCheck[];
+  /** src/compose's model of the files, once loaded (loadedProject): every later step takes it from here. */
+  loaded?: LoadedProject;
+}
+
+/**
+ * The stack's Compose files as src/compose loads them (model and variables), read on first use and
+ * kept on the stack: migrate's generate and dev's start (and its cluster deploy) share this one load.
+ */
+export function loadedProject(stack: Pick<Stack, 'composeFiles' | 'envFile' | 'project' | 'env' | 'root' | 'loaded'>): LoadedProject {
+  return (stack.loaded ??= loadProject({ files: stack.composeFiles, envFile: stack.envFile, projectName: stack.project, env: stack.env, displayBase: stack.root }));
 }
 
 /** Everything `up` needs before it changes anything. Fails early, with nothing changed. */
 export async function prepareStack(options: StackOptions): Promise<Stack> {
   const env = options.env ?? process.env;
   const { progress, root } = options;
-  const composeFile = path.resolve(root, options.composeFile ?? env.STACKPORT_COMPOSE_FILE ?? 'compose/compose.yaml');
-  const displayFile = path.relative(process.cwd(), composeFile) || composeFile;
-  const envFile = path.resolve(options.envFile ?? path.join(path.dirname(composeFile), '.env'));
-  const project = options.project ?? env.STACKPORT_PROJECT ?? PROJECT;
+  const given = typeof options.composeFile === 'string' ? [options.composeFile] : options.composeFile;
+  const choice0 = chooseProject({ root, files: given, env, project: options.project });
+  const composeFiles = choice0.files;
+  const composeFile = composeFiles[0]!;
+  const demo = choice0.demo;
+  const displayFile = composeFiles.map((f) => path.relative(process.cwd(), f) || f).join(', ');
+  const project = choice0.name;
   const stateDir = options.stateDir ?? path.join(root, '.stackport');
+  // The demo's .env is generated beside its file; another project's own .env (if any) is read
+  // as Compose reads it, through a private copy, so nothing is written into the user's tree.
+  const envFile = path.resolve(options.envFile ?? (demo ? path.join(path.dirname(composeFile), '.env') : path.join(stateDir, 'projects', `${project}.env`)));
   const cache = cacheRoot(env);
 
-  checkYamlSyntax(composeFile, displayFile);
-  const engine = await ensureEngine({ progress, logDir: path.join(stateDir, 'logs') });
+  for (const f of composeFiles) checkYamlSyntax(f, path.relative(process.cwd(), f) || f);
+  // A malformed smoke declaration stops here, before anything starts.
+  const smoke = loadSmokeDeclarations(composeFiles.map((f) => ({ file: f, display: path.relative(process.cwd(), f) || f })));
+  const engine = options.readOnly ? await runningEngine() : await ensureEngine({ progress, logDir: path.join(stateDir, 'logs') });
   progress.info(`engine: Docker ${engine.serverVersion} (API ${engine.apiVersion}, ${engine.how})`);
   const [cli, choice] = await Promise.all([
-    findCompose({ requested: env.STACKPORT_COMPOSE, cacheDir: cache, progress }),
+    findCompose({ requested: env.STACKPORT_COMPOSE, cacheDir: cache, progress, readOnly: options.readOnly }),
     chooseImageSource({ requested: env.STACKPORT_IMAGES, progress }),
   ]);
   progress.info(`compose: ${cli.generation} ${cli.version} (${cli.origin})`);
-  progress.info(`images: ${choice.source} (${choice.why}; override with STACKPORT_IMAGES=official|debian)`);
-  const images = choice.source === 'debian' ? await ensureDropIns(root, cache, progress) : OFFICIAL;
-  if (!existsSync(envFile)) {
-    // New credentials cannot open old data: refuse rather than start a stack that cannot log in.
-    const volumes = await projectVolumes(project);
-    if (volumes.length) {
-      throw new StackportError(`data volumes of project ${project} exist (${volumes.join(', ')}) but ${path.relative(process.cwd(), envFile)}, which holds their credentials, is missing`, {
-        hint: `restore that file, or delete the old data with \`make clean\` (STACKPORT_PROJECT=${project}); nothing was changed`,
-      });
+  if (!demo) progress.info(`project: ${project} (from ${choice0.nameFrom}); files: ${displayFile}`);
+  if (demo) {
+    progress.info(`images: ${choice.source} (${choice.why}; override with STACKPORT_IMAGES=official|debian)`);
+    if (options.readOnly && !existsSync(envFile)) {
+      throw new StackportError(`${path.relative(process.cwd(), envFile)} does not exist: the stack was never started here, and this command changes nothing`, { hint: 'run `make up` first' });
     }
+    const images = choice.source === 'debian' ? (options.readOnly ? DEBIAN : await ensureDropIns(root, cache, progress)) : OFFICIAL;
+    if (!existsSync(envFile)) {
+      // New credentials cannot open old data: refuse rather than start a stack that cannot log in.
+      const volumes = await projectVolumes(project);
+      if (volumes.length) {
+        throw new StackportError(`data volumes of project ${project} exist (${volumes.join(', ')}) but ${path.relative(process.cwd(), envFile)}, which holds their credentials, is missing`, {
+          hint: `restore that file, or delete the old data with \`make clean\` (STACKPORT_PROJECT=${project}); nothing was changed`,
+        });
+      }
+    }
+    const { created } = options.readOnly ? { created: false } : ensureEnvFile(envFile, images, choice.source);
+    if (created) progress.info(`credentials: generated ${path.relative(process.cwd(), envFile)} (mode 0600, git-ignored)`);
+  } else if (!options.readOnly) {
+    copyProjectEnv(choice0.projectDir, envFile);
   }
-  const { created } = ensureEnvFile(envFile, images, choice.source);
-  if (created) progress.info(`credentials: generated ${path.relative(process.cwd(), envFile)} (mode 0600, git-ignored)`);
 
-  const config = parseResolvedConfig(await composeConfig(cli, composeFile, envFile, project, displayFile, env));
-  return { root, composeFile, displayFile, envFile, project, stateDir, cli, engine, imageSource: choice.source, config, progress, env };
+  // read-only (status, --dry-run): another project's own .env is read where it is, not copied
+  const ownEnv = path.join(choice0.projectDir, '.env');
+  const usedEnv = !demo && options.readOnly ? (existsSync(ownEnv) ? ownEnv : '/dev/null') : envFile;
+  const config = parseResolvedConfig(await composeConfig(cli, composeFiles, usedEnv, project, displayFile, env));
+  if (!demo && !options.readOnly) await provideImages(config, { root, cache, progress, source: choice.source, why: choice.why });
+  return { root, composeFile, composeFiles, demo, displayFile, envFile: usedEnv, project, stateDir, cli, engine, imageSource: choice.source, config, progress, env, smoke };
+}
+
+/** The project directory's .env, copied for --env-file (mode 0600); empty when there is none. */
+function copyProjectEnv(projectDir: string, envFile: string): void {
+  const source = path.join(projectDir, '.env');
+  mkdirSync(path.dirname(envFile), { recursive: true });
+  writeFileSync(envFile, existsSync(source) ? readFileSync(source) : '', { mode: 0o600 });
+}
+
+/** `-f a -f b -p project --env-file e`: every Compose call of this stack. */
+export function composeArgs(stack: Pick<Stack, 'composeFiles' | 'project' | 'envFile'>): string[] {
+  return [...stack.composeFiles.flatMap((f) => ['-f', f]), '-p', stack.project, '--env-file', stack.envFile];
+}
+
+/** The engine that answers now, or a refusal: a read-only command starts no dockerd. */
+async function runningEngine(): Promise<EngineInfo> {
+  const v = await engineVersion();
+  if (!v) throw new StackportError('no Docker engine answers, and this command changes nothing (it starts no dockerd)', { hint: 'run `make up` first' });
+  return { ...v, how: 'running' };
 }
 
 function composeOptions(stack: Stack, extra: Partial<compose.IDockerComposeOptions> = {}): compose.IDockerComposeOptions {
   return {
     cwd: path.dirname(stack.composeFile),
-    config: stack.composeFile,
+    config: stack.composeFiles,
     executable: stack.cli.executable,
     composeOptions: ['-p', stack.project, '--env-file', stack.envFile],
     env: { ...stack.env, DOCKER_BUILDKIT: stack.env.DOCKER_BUILDKIT ?? '0', COMPOSE_BAKE: 'false' },
@@ -202,7 +271,28 @@ export async function up(stack: Stack, options: { timeoutMs?: number; build?: bo
     }
   });
   const containers = await stack.progress.step('wait until healthy', (update) => waitHealthy(stack, options.timeoutMs ?? 180_000, update));
+  await publishedPortsAnswer(stack, 60_000);
   return { built, containers };
+}
+
+/**
+ * A service without a healthcheck counts as up once its process runs, which is before it listens
+ * (an nginx in front answers 502 until its upstreams do): its published ports are the next real sign.
+ */
+async function publishedPortsAnswer(stack: Stack, timeoutMs: number): Promise<void> {
+  const ports = stack.config.services.filter((s) => !s.hasHealthcheck).flatMap((s) => s.ports.filter((p) => p.protocol === 'tcp'));
+  if (ports.length === 0) return;
+  const where = (p: PublishedPort) => (p.hostIp === '0.0.0.0' || p.hostIp === '::' || !p.hostIp ? '127.0.0.1' : p.hostIp);
+  await stack.progress.step(`published ports of services without a healthcheck answer (${ports.length})`, () =>
+    waitFor('the published ports of services without a healthcheck to answer', async () => {
+      for (const p of ports) {
+        await tcpConnect({ host: where(p), port: p.published, via: `published ${where(p)}:${p.published}` }).catch((e: Error) => {
+          throw new Error(`${p.service}:${p.target} on ${where(p)}:${p.published}: ${e.message}`);
+        });
+      }
+      return true;
+    }, { timeoutMs, hint: 'see `make logs`; the data volumes were not touched' }),
+  );
 }
 
 async function failingServices(stack: Stack): Promise<{ message: string; details: string } | undefined> {
@@ -218,9 +308,11 @@ async function failingServices(stack: Stack): Promise<{ message: string; details
 }
 
 export async function waitHealthy(stack: Stack, timeoutMs: number, update: (d: string) => void = () => undefined): Promise<ContainerState[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  let waiting = '';
+  let lastContainers: ContainerState[] = [];
+  return waitFor('the services healthy', async (ctl) => {
     const containers = await projectContainers(stack.project);
+    lastContainers = containers;
     const states = stack.config.services.map((s) => ({ s, state: serviceState(containers, s.name, s.hasHealthcheck) }));
     update(states.map(({ s, state }) => `${s.name} ${state}`).join(', '));
     const bad = states.find(({ s, state }) => {
@@ -230,23 +322,25 @@ export async function waitHealthy(stack: Stack, timeoutMs: number, update: (d: s
     });
     if (bad) {
       const c = containers.find((x) => x.service === bad.s.name)!;
-      throw new StackportError(`service ${bad.s.name} did not become healthy (${bad.state})`, {
+      ctl.abort(new StackportError(`service ${bad.s.name} did not become healthy (${bad.state})`, {
         details: `last log lines of ${c.name}:\n${await containerLogTail(c.id, 15)}`,
         hint: 'see `make logs`; the data volumes were not touched',
-      });
+      }));
     }
     if (states.every(({ state }) => state === 'healthy' || state === 'running')) return containers;
-    if (Date.now() > deadline) {
-      const waiting = states.filter(({ state }) => state !== 'healthy' && state !== 'running');
-      const first = waiting[0]!;
-      const c = containers.find((x) => x.service === first.s.name);
-      throw new StackportError(
-        `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${waiting.map((w) => `${w.s.name} (${w.state})`).join(', ')}`,
-        { details: c ? `last log lines of ${c.name}:\n${await containerLogTail(c.id, 15)}` : undefined, hint: 'see `make logs`' },
-      );
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    waiting = states.filter(({ state }) => state !== 'healthy' && state !== 'running').map((w) => `${w.s.name} (${w.state})`).join(', ');
+    ctl.seen(waiting);
+    return undefined;
+  }, {
+    timeoutMs,
+    intervalMs: 250,
+    hint: 'see `make logs`',
+    timeoutDetails: async () => {
+      const first = waiting.split(' (')[0];
+      const c = lastContainers.find((x) => x.service === first);
+      return c ? `last log lines of ${c.name}:\n${await containerLogTail(c.id, 15)}` : undefined;
+    },
+  });
 }
 
 // ---------------------------------------------------------------- down, status, logs
@@ -293,7 +387,7 @@ export async function statusTable(stack: Stack): Promise<string> {
 }
 
 export async function logs(stack: Stack, options: { tail?: number; follow?: boolean; services?: string[] } = {}): Promise<void> {
-  const args = [...stack.cli.argv, '-f', stack.composeFile, '-p', stack.project, '--env-file', stack.envFile, 'logs', '--no-color', `--tail=${options.tail ?? 100}`];
+  const args = [...stack.cli.argv, ...composeArgs(stack), 'logs', '--no-color', `--tail=${options.tail ?? 100}`];
   if (options.follow) args.push('--follow');
   const { spawn } = await import('node:child_process');
   await new Promise<void>((resolve, reject) => {
@@ -305,7 +399,7 @@ export async function logs(stack: Stack, options: { tail?: number; follow?: bool
 
 /** Runs a command inside a service's container (`compose exec -T`). */
 export async function execIn(stack: Stack, service: string, command: string[], input?: string): Promise<string> {
-  const r = await run([...stack.cli.argv, '-f', stack.composeFile, '-p', stack.project, '--env-file', stack.envFile, 'exec', '-T', service, ...command], {
+  const r = await run([...stack.cli.argv, ...composeArgs(stack), 'exec', '-T', service, ...command], {
     cwd: path.dirname(stack.composeFile),
     env: stack.env,
     input,

@@ -12,10 +12,11 @@
  */
 import path from 'node:path';
 import { runAutoscale, formatAutoscale } from '../../src/bench/autoscale-bench.js';
-import { deployMetricsServer, metricsAvailable } from '../../src/cluster/metrics-server.js';
-import { detect, type ClusterProvider } from '../../src/cluster/provider.js';
+import { deployMetricsServer, metricsAvailable } from '../../src/cluster/addons/metrics-server.js';
+import { detect } from '../../src/cluster/providers/detect.js';
+import type { ClusterProvider } from '../../src/cluster/providers/provider.js';
 import type { Kubectl } from '../../src/cluster/kubectl.js';
-import { hpaStatus } from '../../src/k8s/hpa-status.js';
+import { hpaStatus } from '../../src/operate/hpa-status.js';
 import { kubectlFor } from '../../src/migrate/kube.js';
 import { APP_KINDS, APP_SELECTOR } from '../../src/migrate/migrate.js';
 import { runScript } from '../integration/helpers.js';

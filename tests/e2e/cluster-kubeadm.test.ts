@@ -6,16 +6,17 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Resolver } from 'node:dns/promises';
 import { probe, run } from '../../src/exec/run.js';
-import { HOST } from '../../src/cluster/cache.js';
-import { BRIDGE } from '../../src/cluster/cni.js';
-import { ourShims, podProcesses } from '../../src/cluster/cleanup.js';
-import { isAlive, readPid } from '../../src/cluster/daemon.js';
-import { layerFromDir, scratchRootfs, writeImageArchive } from '../../src/cluster/image-archive.js';
-import { busyboxVersion } from '../../src/cluster/images.js';
-import { KubeadmProvider } from '../../src/cluster/kubeadm.js';
+import { HOST } from '../../src/cluster/build/cache.js';
+import { BRIDGE } from '../../src/cluster/host/cni.js';
+import { ourShims, podProcesses } from '../../src/cluster/host/cleanup.js';
+import { isAlive, readPid } from '../../src/cluster/host/daemon.js';
+import { layerFromDir, scratchRootfs, writeImageArchive } from '../../src/cluster/build/image-archive.js';
+import { busyboxVersion } from '../../src/cluster/build/images.js';
+import { KubeadmProvider } from '../../src/cluster/providers/kubeadm.js';
 import { Kubectl } from '../../src/cluster/kubectl.js';
-import { mountsUnder } from '../../src/cluster/mounts.js';
+import { mountsUnder } from '../../src/cluster/host/mounts.js';
 import { SilentProgress } from '../../src/ui/progress.js';
 import { waitFor } from '../../src/exec/wait.js';
 
@@ -163,6 +164,45 @@ spec:
   } else {
     expect(body.trim()).toBe('hello-from-web');
   }
+});
+
+/** Template matches CoreDNS counted (coredns_template_matches_total, every pod, through the API server's pod proxy). */
+async function templateMatches(): Promise<number> {
+  const pods = (await k.run(['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns', '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[*].metadata.name}'])).stdout.split(' ').filter(Boolean);
+  let n = 0;
+  for (const pod of pods) {
+    const metrics = (await k.run(['get', '--raw', `/api/v1/namespaces/kube-system/pods/${pod}:9153/proxy/metrics`])).stdout;
+    for (const m of metrics.matchAll(/^coredns_template_matches_total\{[^}]*\} (\S+)$/gm)) n += Number(m[1]);
+  }
+  return n;
+}
+
+test('a single-label name no Service has is answered NXDOMAIN by CoreDNS itself, at once, not forwarded to the host resolver', async () => {
+  const corefile = (await k.run(['-n', 'kube-system', 'get', 'configmap', 'coredns', '-o', 'jsonpath={.data.Corefile}'])).stdout;
+  expect(corefile).toContain('# stackport: single-label names stay in the cluster');
+  const dnsIp = (await k.run(['-n', 'kube-system', 'get', 'service', 'kube-dns', '-o', 'jsonpath={.spec.clusterIP}'])).stdout.trim();
+  const name = `nosuchname${process.pid}`;
+  const before = await templateMatches();
+  // as a pod's resolver asks at the end of its search list: the bare name, rooted
+  const r = new Resolver({ timeout: 2000, tries: 1 });
+  r.setServers([dnsIp]);
+  const t0 = Date.now();
+  const answer = await r.resolve4(`${name}.`).catch((e: NodeJS.ErrnoException) => e.code);
+  const ms = Date.now() - t0;
+  expect(answer).toBe('ENOTFOUND');
+  expect(ms).toBeLessThan(1000);
+  // answered by the template rule (counted there), not by the upstream resolver
+  expect(await templateMatches()).toBeGreaterThan(before);
+  // and from a pod, through its resolv.conf (busybox nslookup): not found, quickly
+  await k.run(['-n', ns, 'run', 'bare-name', `--image=${helper}`, '--image-pull-policy=IfNotPresent', '--restart=Never', '--', 'sh', '-c', `nslookup ${name}; echo exit=$?`]);
+  await waitFor('bare-name done', async () => ['Succeeded', 'Failed'].includes(await podPhase('bare-name')));
+  const out = (await k.run(['-n', ns, 'logs', 'bare-name'])).stdout;
+  const ran = (await k.run(['-n', ns, 'get', 'pod', 'bare-name', '-o', 'jsonpath={.status.containerStatuses[0].state.terminated.startedAt} {.status.containerStatuses[0].state.terminated.finishedAt}'])).stdout.split(' ').map(Date.parse);
+  const podMs = ran[1]! - ran[0]!;
+  process.stderr.write(`[cluster e2e] ${name} from the host: NXDOMAIN in ${ms} ms; from a pod: ${out.trim().split('\n').slice(-2).join(' / ')}, container ran ${podMs} ms (whole seconds)\n`);
+  expect(out).toMatch(/NXDOMAIN|can't find/);
+  expect(out).toMatch(/exit=[1-9]/);
+  expect(podMs).toBeLessThanOrEqual(2000);
 });
 
 test('a killed kubelet is restarted and the cluster recovers', async () => {

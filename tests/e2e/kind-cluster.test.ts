@@ -10,11 +10,11 @@ import path from 'node:path';
 import { ensureEngine } from '../../src/engine/engine.js';
 import { missingBoundingCaps } from '../../src/engine/runtime-wrapper.js';
 import { probe, run } from '../../src/exec/run.js';
-import { KubeadmProvider } from '../../src/cluster/kubeadm.js';
-import { KIND_CLUSTER_NAME, KindProvider } from '../../src/cluster/kind.js';
+import { KubeadmProvider } from '../../src/cluster/providers/kubeadm.js';
+import { KIND_CLUSTER_NAME, KindProvider } from '../../src/cluster/providers/kind.js';
 import { Kubectl } from '../../src/cluster/kubectl.js';
-import { readImageSet } from '../../src/cluster/images.js';
-import { detect } from '../../src/cluster/provider.js';
+import { readImageSet } from '../../src/cluster/build/images.js';
+import { detect } from '../../src/cluster/providers/detect.js';
 import { SilentProgress } from '../../src/ui/progress.js';
 import { waitFor } from '../../src/exec/wait.js';
 

@@ -120,7 +120,7 @@ describe('x-stackport.autoscale validation: every problem, with file:line:col', 
 
 describe('hpaRows (for k8s.mjs status)', () => {
   test('target, min..max, CPU target and reading, problems', async () => {
-    const { hpaRows, formatHpaRow } = await import('../../src/k8s/hpa-status.js');
+    const { hpaRows, formatHpaRow } = await import('../../src/operate/hpa-status.js');
     const rows = hpaRows([
       {
         metadata: { name: 'web' },
@@ -142,7 +142,7 @@ describe('hpaRows (for k8s.mjs status)', () => {
 
 describe('metrics-server manifests', () => {
   test('ServiceAccount, RBAC, APIService v1beta1.metrics.k8s.io, Deployment with the local flags', async () => {
-    const { metricsServerObjects, METRICS_SERVER_IMAGE } = await import('../../src/cluster/metrics-server.js');
+    const { metricsServerObjects, METRICS_SERVER_IMAGE } = await import('../../src/cluster/addons/metrics-server.js');
     const objs = metricsServerObjects() as Any[];
     expect(objs.map((o) => o.kind).sort()).toEqual(['APIService', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'Deployment', 'RoleBinding', 'Service', 'ServiceAccount']);
     const api = objs.find((o) => o.kind === 'APIService');

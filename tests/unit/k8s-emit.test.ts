@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { StackportError } from '../../src/errors.js';
@@ -93,51 +93,160 @@ describe('overlays', () => {
     }
     expect(tree.get('.gitignore')).toContain('base/secrets/');
   });
-  test('kubectl kustomize builds both overlays (with staged secrets)', async () => {
+  test('kubectl kustomize builds the tree generate writes, as it is: secrets inside it, mode 0600, git-ignored', async () => {
     const dir = project('services:\n  web:\n    image: nginx:1.27\n    ports: ["8080:80"]\n    environment:\n      PASSWORD: ${PASSWORD}\n', { 'test.env': 'PASSWORD=s3cret\n' });
-    await gen(dir, ['-o', 'm']);
-    const staged = stageManifests({
-      manifests: path.join(dir, 'm'),
-      dir: path.join(dir, 'staged'),
-      load: { file: path.join(dir, 'compose.yaml'), envFile: path.join(dir, 'test.env'), displayBase: dir, env: {} },
-      transform: { ...DEFAULT_OPTIONS, displayBase: dir },
-      target: 'kind',
-    });
-    expect(readFileSync(path.join(staged.dir, 'base/secrets/web.env'), 'utf8')).toBe('PASSWORD=s3cret\n');
+    await gen(dir, ['-o', 'm', '--env-file', 'test.env']);
+    const secret = path.join(dir, 'm/base/secrets/web.env');
+    expect(readFileSync(secret, 'utf8')).toBe('PASSWORD=s3cret\n');
+    expect(statSync(secret).mode & 0o777).toBe(0o600);
+    expect(statSync(path.dirname(secret)).mode & 0o777).toBe(0o700);
+    expect(readFileSync(path.join(dir, 'm/.gitignore'), 'utf8')).toContain('\n/base/secrets/\n');
+    // no tracked file holds the value
     expect(JSON.stringify(readTree(path.join(dir, 'm')))).not.toContain('s3cret');
+    expect([...readTree(path.join(dir, 'm'), { secrets: true }).keys()]).toContain('base/secrets/web.env');
     for (const o of ['overlays/kind', 'overlays/kubeadm', '.']) {
-      const r = spawnSync('kubectl', ['kustomize', path.join(staged.dir, o)], { encoding: 'utf8' });
+      const r = spawnSync('kubectl', ['kustomize', path.join(dir, 'm', o)], { encoding: 'utf8' });
       expect(r.stderr).toBe('');
       expect(r.stdout).toContain('type: NodePort');
       expect(r.stdout).toMatch(/name: web-env-[a-z0-9]+/);
     }
   });
-  test('--stage on the command line prints the staged directory', async () => {
+  test('git ignores the secret files through the tree\'s own .gitignore', async () => {
     const dir = project('services:\n  web:\n    image: nginx:1.27\n    environment:\n      API_TOKEN: ${TOKEN}\n', { 'x.env': 'TOKEN=abc\n' });
-    await gen(dir, ['-o', 'm', '-q']);
+    await gen(dir, ['-o', 'm', '--env-file', 'x.env', '-q']);
+    expect(spawnSync('git', ['init', '-q'], { cwd: dir }).status).toBe(0);
+    const r = spawnSync('git', ['status', '--porcelain', '--untracked-files=all', 'm'], { cwd: dir, encoding: 'utf8' });
+    expect(r.stdout).toContain('m/base/web.yaml');
+    expect(r.stdout).not.toContain('secrets');
+    expect(spawnSync('git', ['check-ignore', '-q', 'm/base/secrets/web.env'], { cwd: dir }).status).toBe(0);
+  });
+  test('--check ignores the secret files: fresh without the variables, and with changed values', async () => {
+    const dir = project('services:\n  db:\n    image: postgres:15\n    environment:\n      POSTGRES_PASSWORD: ${PW:?run make up}\n', { 'a.env': 'PW=one\n', 'b.env': 'PW=two\n' });
+    await gen(dir, ['-o', 'm', '--env-file', 'a.env']);
+    expect((await gen(dir, ['-o', 'm', '--check', '--env-file', '/dev/null'])).out).toEqual(['m/ is up to date with compose.yaml']);
+    expect((await gen(dir, ['-o', 'm', '--check', '--env-file', 'b.env'])).code).toBe(0);
+    expect(readFileSync(path.join(dir, 'm/base/secrets/db.env'), 'utf8')).toBe('POSTGRES_PASSWORD=one\n');
+  });
+  test('an unset required variable in a secret value is refused with its position, exit 2, nothing written', async () => {
+    const dir = project('services:\n  db:\n    image: postgres:15\n    environment:\n      POSTGRES_PASSWORD: ${PW:?run make up}\n');
+    const err = (await gen(dir, ['-o', 'm']).catch((e: unknown) => e)) as StackportError;
+    expect(err).toBeInstanceOf(StackportError);
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe('compose.yaml:5:26: services.db.environment.POSTGRES_PASSWORD: required variable PW is not set: run make up');
+    expect(existsSync(path.join(dir, 'm'))).toBe(false);
+  });
+  test('--stage honours --env-file for every interpolation, and renders once', async () => {
+    // DOMAIN is needed outside the environment (labels, image): staging used to reload without the env file
+    const dir = project(
+      'services:\n  web:\n    image: ${REGISTRY:?}/web:1\n    labels: { host: "${DOMAIN:?set DOMAIN}" }\n    ports: ["80:80"]\n    environment:\n      API_TOKEN: ${TOKEN}\n',
+      { 'x.env': 'TOKEN=abc\nDOMAIN=example.org\nREGISTRY=local\n' },
+    );
+    expect((await gen(dir, ['-o', 'm', '--env-file', 'x.env', '-q'])).code).toBe(0);
     const r = await gen(dir, ['-o', 'm', '--stage', 'staged', '--env-file', 'x.env']);
     expect(r.out).toEqual([path.join(dir, 'staged')]);
-    expect(r.err[0]).toBe(`staged m for kind with 1 secret file(s) and 0 image override(s): kubectl apply -k ${path.join(dir, 'staged')}`);
+    expect(r.err[0]).toBe(`staged compose.yaml for kind with 1 secret file(s) in namespace ${path.basename(dir).toLowerCase()}: kubectl apply -k ${path.join(dir, 'staged')}`);
     expect(readFileSync(path.join(dir, 'staged/base/secrets/web.env'), 'utf8')).toBe('API_TOKEN=abc\n');
-    expect(existsSync(path.join(dir, 'm/base/secrets'))).toBe(false);
+    expect(readFileSync(path.join(dir, 'staged/base/web.yaml'), 'utf8')).toContain('image: local/web:1');
+    // the staged tree is the generated one
+    expect(readTree(path.join(dir, 'staged'))).toEqual(readTree(path.join(dir, 'm')));
+    const k = spawnSync('kubectl', ['kustomize', path.join(dir, 'staged')], { encoding: 'utf8' });
+    expect(k.stderr).toBe('');
+    const missing = (await gen(dir, ['-o', 'm', '--stage', 'staged2']).catch((e: unknown) => e)) as StackportError;
+    expect(missing.exitCode).toBe(2);
+    expect(missing.message).toContain('required variable REGISTRY is not set');
+    expect(existsSync(path.join(dir, 'staged2'))).toBe(false);
   });
-  test('staging turns image variables into kustomize image overrides and reports unset required values', async () => {
-    const dir = project('services:\n  db:\n    image: ${DB_IMAGE:-postgres:15}\n    environment:\n      POSTGRES_PASSWORD: ${PW:?run make up}\n', { 'ok.env': 'DB_IMAGE=local/postgres:15-debian\nPW=x\n', 'bad.env': 'DB_IMAGE=x\n' });
+  test('stageManifests reuses a render it is given (migrate renders once)', () => {
+    const dir = project('services:\n  db:\n    image: ${DB_IMAGE:-postgres:15}\n    environment:\n      POSTGRES_PASSWORD: ${PW:?run make up}\n', { 'ok.env': 'DB_IMAGE=local/postgres:15-debian\nPW=x\n' });
+    const load = { file: path.join(dir, 'compose.yaml'), envFile: path.join(dir, 'ok.env'), env: {}, displayBase: dir };
+    const common = { transform: { ...DEFAULT_OPTIONS, displayBase: dir, namespace: 'default' }, target: 'kind' as const };
+    const first = stageManifests({ ...common, dir: path.join(dir, 's1'), load });
+    expect(first.secrets).toEqual(['secrets/db.env']);
+    expect(readFileSync(path.join(dir, 's1/base/db.yaml'), 'utf8')).toContain('image: local/postgres:15-debian');
+    expect(existsSync(path.join(dir, 's1/base/namespace.yaml'))).toBe(false);
+    const again = stageManifests({ ...common, dir: path.join(dir, 's2'), load: { ...load, envFile: path.join(dir, 'missing.env') }, rendered: first.result });
+    expect(readTree(path.join(dir, 's2'), { secrets: true })).toEqual(readTree(path.join(dir, 's1'), { secrets: true }));
+  });
+});
+
+describe('the demo defaults (no -f)', () => {
+  test('project stackport; tracked files as on a fresh clone whatever compose/.env says; secret files from compose/.env', async () => {
+    const compose = 'services:\n  db:\n    image: ${DB_IMAGE:-postgres:15}\n    environment:\n      POSTGRES_PASSWORD: ${PW:?run make up}\n';
+    const dir = writeFiles(tmpdir(), { 'compose/compose.yaml': compose });
+    const run = (args: string[]) => generateCommand(args, { out: () => undefined, err: () => undefined, validator: async () => () => undefined, cwd: dir });
+    // a fresh clone: no compose/.env; --check needs no secrets
+    writeFileSync(path.join(dir, 'compose/.env'), 'PW=from-make-up\nDB_IMAGE=stackport/postgres:15-debian\n');
+    expect(await run([])).toBe(0);
+    const tree = readTree(path.join(dir, 'manifests'));
+    expect(parse(tree.get('base/kustomization.yaml')!).namespace).toBe('stackport');
+    expect(tree.get('base/db.yaml')).toContain('image: postgres:15');
+    expect(tree.get('base/db.yaml')).toContain('app.kubernetes.io/instance: stackport');
+    expect(readFileSync(path.join(dir, 'manifests/base/secrets/db.env'), 'utf8')).toBe('POSTGRES_PASSWORD=from-make-up\n');
+    rmSync(path.join(dir, 'compose/.env'));
+    expect(await run(['--check'])).toBe(0);
+  });
+});
+
+describe('several projects on one cluster', () => {
+  test('each project gets its own namespace by default; --namespace overrides; default is used as is', async () => {
+    const compose = 'name: shop\nservices:\n  web:\n    image: nginx:1.27\n    ports: ["8080:80"]\n';
+    const dir = project(compose);
+    await gen(dir, ['-o', 'a']);
+    const a = readTree(path.join(dir, 'a'));
+    expect(parse(a.get('base/kustomization.yaml')!).namespace).toBe('shop');
+    expect(parse(a.get('base/namespace.yaml')!)).toMatchObject({ kind: 'Namespace', metadata: { name: 'shop' } });
+    await gen(dir, ['-o', 'b', '--namespace', 'other']);
+    expect(parse(readTree(path.join(dir, 'b')).get('base/kustomization.yaml')!).namespace).toBe('other');
+    await gen(dir, ['-o', 'c', '--namespace', 'default']);
+    const c = readTree(path.join(dir, 'c'));
+    expect(parse(c.get('base/kustomization.yaml')!).namespace).toBe('default');
+    expect(c.has('base/namespace.yaml')).toBe(false);
+  });
+  test('the entry NodePort is left to the API server unless --node-port; the entry Service is labelled', async () => {
+    const dir = project('services:\n  web:\n    image: nginx:1.27\n    ports: ["8080:80"]\n');
+    const r = await gen(dir, ['-o', 'm']);
+    const patch = parse(readTree(path.join(dir, 'm')).get('overlays/kind/entry-service.yaml')!);
+    expect(patch.spec).toEqual({ type: 'NodePort', ports: [{ name: 'tcp-80', port: 80, protocol: 'TCP', targetPort: 80 }] });
+    expect(patch.metadata.labels).toEqual({ 'stackport.dev/entry': 'true' });
+    expect(r.out.join('\n')).toContain("get svc -l stackport.dev/entry=true -o jsonpath='{.items[0].spec.ports[0].nodePort}'");
+    const built = spawnSync('kubectl', ['kustomize', path.join(dir, 'm')], { encoding: 'utf8' }).stdout;
+    expect(built).not.toContain('nodePort');
+    expect(built).toContain('stackport.dev/entry: "true"');
+  });
+  test('an entry whose own Service is headless (a StatefulSet) gets a NodePort Service of its own (the API server refuses NodePort on clusterIP None)', async () => {
+    const dir = project('name: git\nservices:\n  server:\n    image: gitea:1\n    ports: ["3000:3000"]\n    volumes: ["data:/data"]\nvolumes:\n  data:\n');
     await gen(dir, ['-o', 'm']);
-    const common = { manifests: path.join(dir, 'm'), transform: { ...DEFAULT_OPTIONS, displayBase: dir }, target: 'kind' as const };
-    const staged = stageManifests({ ...common, dir: path.join(dir, 's1'), load: { file: path.join(dir, 'compose.yaml'), envFile: path.join(dir, 'ok.env'), env: {}, displayBase: dir } });
-    expect(staged.images).toEqual([{ name: 'postgres', newName: 'local/postgres', newTag: '15-debian' }]);
-    expect(() => stageManifests({ ...common, dir: path.join(dir, 's2'), load: { file: path.join(dir, 'compose.yaml'), envFile: path.join(dir, 'bad.env'), env: {}, displayBase: dir } })).toThrow(
-      'cannot stage the secrets:\n  services.db.environment.POSTGRES_PASSWORD: required variable PW is not set: run make up',
-    );
+    const built = spawnSync('kubectl', ['kustomize', path.join(dir, 'm')], { encoding: 'utf8' }).stdout;
+    const services = built.split(/^---$/m).map((d) => parse(d) as { kind: string; metadata: { name: string; namespace: string; labels: Record<string, string> }; spec: Record<string, unknown> }).filter((d) => d.kind === 'Service');
+    const headless = services.find((x) => x.metadata.name === 'server')!;
+    expect(headless.spec).toMatchObject({ clusterIP: 'None' });
+    expect(headless.spec.type).toBeUndefined();
+    const entry = services.find((x) => x.metadata.name === 'server-entry')!;
+    expect(entry.metadata).toMatchObject({ namespace: 'git', labels: { 'stackport.dev/entry': 'true' } });
+    expect(entry.spec).toEqual({ type: 'NodePort', selector: headless.spec.selector, ports: [{ name: 'tcp-3000', port: 3000, protocol: 'TCP', targetPort: 3000 }] });
+  });
+  test('nothing cluster-wide: only namespaced kinds besides the Namespace, RBAC bound in the project namespace', async () => {
+    const dir = project('name: jobs\nservices:\n  migrate:\n    image: app:1\n    restart: "no"\n  web:\n    image: app:1\n    ports: ["80:80"]\n    depends_on:\n      migrate: { condition: service_completed_successfully }\n');
+    await gen(dir, ['-o', 'm']);
+    const built = spawnSync('kubectl', ['kustomize', path.join(dir, 'm')], { encoding: 'utf8' }).stdout;
+    const docs = built.split(/^---$/m).map((d) => parse(d) as { kind: string; metadata: { namespace?: string }; subjects?: { namespace: string }[] });
+    const kinds = new Set(docs.map((d) => d.kind));
+    for (const k of ['ClusterRole', 'ClusterRoleBinding', 'PersistentVolume', 'StorageClass', 'PriorityClass']) expect(kinds.has(k)).toBe(false);
+    for (const d of docs.filter((x) => x.kind !== 'Namespace')) expect(d.metadata.namespace).toBe('jobs');
+    expect(docs.find((d) => d.kind === 'RoleBinding')!.subjects![0]!.namespace).toBe('jobs');
   });
 });
 
 describe('command line', () => {
   test('defaults and options', () => {
     const a = parseGenerateArgs([], '/repo');
-    expect(a).toMatchObject({ file: 'compose/compose.yaml', out: 'manifests', target: 'kind', check: false });
-    expect(a.transform).toMatchObject({ hostPort: 8090, nodePort: 30080, waitImage: 'self', buildTag: 'latest', volumeSize: '1Gi' });
+    expect(a).toMatchObject({ file: 'compose/compose.yaml', out: 'manifests', target: 'kind', check: false, projectName: 'stackport' });
+    expect(a.transform).toMatchObject({ hostPort: 8090, waitImage: 'self', buildTag: 'latest', volumeSize: '1Gi' });
+    expect(a.transform.nodePort).toBeUndefined();
+    expect(a.transform.namespace).toBeUndefined();
+    // the demo's project name is the default only for the default file; -f follows Compose's rules
+    expect(parseGenerateArgs(['-f', 'compose/compose.yaml'], '/repo').projectName).toBeUndefined();
+    expect(parseGenerateArgs(['--node-port', '31000'], '/repo').transform.nodePort).toBe(31000);
     const b = parseGenerateArgs(['-f', 'x.yml', '-o', 'out', '--profile', 'a', '--profile', 'b', '--namespace', 'ns', '--check', '--wait-image', 'busybox:1.36'], '/repo');
     expect(b).toMatchObject({ file: 'x.yml', out: 'out', profiles: ['a', 'b'], check: true, transform: { namespace: 'ns', waitImage: 'busybox:1.36' } });
   });
@@ -146,7 +255,7 @@ describe('command line', () => {
     [['--node-port', '80'], '--node-port must be a port number (30000-32767), not "80"'],
     [['--host-port', 'x'], '--host-port must be a port number (1-65535), not "x"'],
     [['--namespace', 'Bad_NS'], '--namespace "Bad_NS" is not a valid namespace name'],
-    [['--bogus'], "Unknown option '--bogus'"],
+    [['--bogus'], 'unknown option --bogus'],
   ])('%p is refused with exit 2', (argv, message) => {
     let err: StackportError | undefined;
     try {

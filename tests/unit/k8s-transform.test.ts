@@ -189,15 +189,23 @@ volumes:
   test('StatefulSets get a headless Service', () => {
     expect(find(m, 'Service', 'db').spec).toMatchObject({ clusterIP: 'None', ports: [{ port: 5432 }] });
   });
-  test('the entry: the published service nothing depends on, on host port 8090 via NodePort 30080', () => {
+  test('the entry: the published service nothing depends on, on host port 8090; its NodePort left to the API server', () => {
     expect(m.entry).toEqual({
       service: 'web',
       name: 'web',
       ports: [
-        { name: 'tcp-80', port: 80, protocol: 'TCP', nodePort: 30080, hostPort: 8090 },
-        { name: 'tcp-443', port: 443, protocol: 'TCP', nodePort: 30081, hostPort: 8091 },
+        { name: 'tcp-80', port: 80, protocol: 'TCP', hostPort: 8090 },
+        { name: 'tcp-443', port: 443, protocol: 'TCP', hostPort: 8091 },
       ],
     });
+  });
+  test('a NodePort asked for is used, counting up per port', () => {
+    const fixed = manifests('services:\n  web:\n    image: nginx\n    ports: ["80:80", "443:443"]\n', {}, { nodePort: 30080 });
+    expect(fixed.entry!.ports.map((p) => p.nodePort)).toEqual([30080, 30081]);
+  });
+  test('the namespace is the project\'s own unless given', () => {
+    expect(m.namespace).toBe('demo');
+    expect(find(m, 'Namespace', 'demo').metadata).toMatchObject({ name: 'demo' });
   });
   test('entry selection prefers what nothing depends on, then web ports, then services without profiles', () => {
     const m2 = manifests('services:\n  db:\n    image: p\n    ports: ["5432:5432"]\n  ui:\n    image: u\n    ports: ["8080:8080"]\n    depends_on: [db]\n  tool:\n    image: t\n    profiles: [x]\n    ports: ["8081:80"]\n');

@@ -10,7 +10,7 @@ import { StackportError } from '../../src/errors.js';
 import { IMAGE_IDS_ANNOTATION, stampImageIds } from '../../src/migrate/image-stamp.js';
 import { workloadsIn } from '../../src/migrate/rendered.js';
 import { dataServices, engineOf } from '../../src/migrate/data-services.js';
-import { loadedByKind } from '../../src/cluster/kind.js';
+import { loadedByKind } from '../../src/cluster/providers/kind.js';
 import { parseAllDocuments } from 'yaml';
 
 const rendered = `apiVersion: apps/v1
@@ -126,7 +126,7 @@ describe('day two: input checked before anything changes', () => {
     expect(await fails(['update', 'web'])).toBe('2 update needs <service> --image <ref>, e.g. update web --image stackport-web:2');
     expect(await fails(['rollback'])).toBe('2 rollback needs <service>, e.g. rollback web');
     expect(await fails(['explode'])).toBe('2 unknown command "explode"');
-    expect(await fails(['update', 'web', '--image'])).toBe('2 --image needs a value');
+    expect(await fails(['update', 'web', '--image'])).toBe('2 option --image needs a value');
   });
 });
 
