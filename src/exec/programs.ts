@@ -43,6 +43,7 @@ export const PROGRAMS: Record<string, Program> = {
   runc: { use: 'the OCI runtime of our containerd, and the real runc behind the runtime wrapper', source: { installedBy: 'cluster-host-packages', pkg: 'runc' } },
   // --- cluster host
   iptables: { use: 'our FORWARD accept chain, cleanup of KUBE-/CNI-/STACKPORT- chains; the kubelet and kube-proxy checks', source: { installedBy: 'cluster-host-packages', pkg: 'iptables' } },
+  'iptables-restore': { use: 'the host chains STACKPORT-SERVICES and STACKPORT-FORWARD, written in one transaction', source: { installedBy: 'cluster-host-packages', pkg: 'iptables' } },
   'iptables-save': { use: 'metrics-server add-on: waits until kube-proxy has a rule for its ClusterIP', source: { installedBy: 'cluster-host-packages', pkg: 'iptables' } },
   ip6tables: { use: 'cleanup of the same chains for IPv6', source: { installedBy: 'cluster-host-packages', pkg: 'iptables' } },
   nft: { use: "cleanup of kube-proxy's nftables tables", source: { installedBy: 'cluster-host-packages', pkg: 'nftables' } },

@@ -51,24 +51,55 @@ export function serviceRejectRules(serviceSubnet = SERVICE_SUBNET): string[][] {
   ];
 }
 
-async function ensureChain(name: string): Promise<void> {
-  if ((await probe(['iptables', '-w', '-S', name])).exitCode !== 0) await run(['iptables', '-w', '-N', name]);
-  await run(['iptables', '-w', '-F', name]);
+/** The chains the host needs, with their rules in order. */
+export function ownChains(): Map<string, string[][]> {
+  return new Map([
+    [SERVICES_CHAIN, serviceRejectRules()],
+    [FORWARD_CHAIN, [['-j', SERVICES_CHAIN], ['-s', POD_SUBNET, '-j', 'ACCEPT'], ['-d', POD_SUBNET, '-j', 'ACCEPT']]],
+  ]);
 }
 
+/** Built-in chain -> our chain it must jump to first. */
+const JUMPS: [string, string][] = [
+  ['OUTPUT', SERVICES_CHAIN],
+  ['FORWARD', FORWARD_CHAIN],
+];
+
+/**
+ * iptables-restore input (for --noflush) that puts the given chains in their wanted state and
+ * inserts the missing jumps. Declaring a chain replaces its rules, and the whole input is one
+ * transaction: no one ever sees a chain empty or half-written.
+ */
+export function filterRestoreInput(stale: string[], missingJumps: [string, string][], chains = ownChains()): string {
+  const lines = ['*filter'];
+  for (const name of stale) lines.push(`:${name} - [0:0]`);
+  for (const name of stale) for (const rule of chains.get(name) ?? []) lines.push(`-A ${name} ${rule.join(' ')}`);
+  for (const [from, to] of missingJumps) lines.push(`-I ${from} 1 -j ${to}`);
+  lines.push('COMMIT', '');
+  return lines.join('\n');
+}
+
+/**
+ * Puts STACKPORT-SERVICES and STACKPORT-FORWARD in their wanted state, and changes nothing when
+ * they already are. Both matter on a running cluster: kube-router's policy sync saves the whole
+ * filter table and restores it later, so a chain that was flushed and refilled in separate
+ * commands could be saved empty in between and restored empty (CI: STACKPORT-SERVICES found
+ * empty after a `cluster up` on a running cluster). So: compare first, then one atomic restore.
+ */
 export async function ensureForwardAccept(): Promise<void> {
-  await ensureChain(SERVICES_CHAIN);
-  for (const rule of serviceRejectRules()) await run(['iptables', '-w', '-A', SERVICES_CHAIN, ...rule]);
-  if ((await probe(['iptables', '-w', '-C', 'OUTPUT', '-j', SERVICES_CHAIN])).exitCode !== 0) {
-    await run(['iptables', '-w', '-I', 'OUTPUT', '1', '-j', SERVICES_CHAIN]);
+  const chains = ownChains();
+  const stale: string[] = [];
+  for (const [name, rules] of chains) {
+    const listed = await probe(['iptables', '-w', '-S', name]);
+    const want = [`-N ${name}`, ...rules.map((r) => `-A ${name} ${r.join(' ')}`)].join('\n');
+    if (listed.exitCode !== 0 || listed.stdout.trim() !== want) stale.push(name);
   }
-  await ensureChain(FORWARD_CHAIN);
-  await run(['iptables', '-w', '-A', FORWARD_CHAIN, '-j', SERVICES_CHAIN]);
-  await run(['iptables', '-w', '-A', FORWARD_CHAIN, '-s', POD_SUBNET, '-j', 'ACCEPT']);
-  await run(['iptables', '-w', '-A', FORWARD_CHAIN, '-d', POD_SUBNET, '-j', 'ACCEPT']);
-  if ((await probe(['iptables', '-w', '-C', 'FORWARD', '-j', FORWARD_CHAIN])).exitCode !== 0) {
-    await run(['iptables', '-w', '-I', 'FORWARD', '1', '-j', FORWARD_CHAIN]);
+  const missingJumps: [string, string][] = [];
+  for (const [from, to] of JUMPS) {
+    if ((await probe(['iptables', '-w', '-C', from, '-j', to])).exitCode !== 0) missingJumps.push([from, to]);
   }
+  if (stale.length === 0 && missingJumps.length === 0) return;
+  await run(['iptables-restore', '-w', '--noflush'], { input: filterRestoreInput(stale, missingJumps, chains), what: 'iptables-restore (host network chains)' });
 }
 
 /** Chains created by the cluster, never Docker's. */
