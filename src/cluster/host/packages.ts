@@ -11,6 +11,7 @@ export const HOST_COMMANDS: Record<string, string> = {
   iptables: 'iptables', // kubelet, kube-proxy checks, our FORWARD chain
   ip6tables: 'iptables', // cleanup of the same chains for IPv6
   'iptables-save': 'iptables', // the metrics-server add-on waits for kube-proxy's rule
+  'iptables-restore': 'iptables', // the host chains in one transaction
   nft: 'nftables', // cleanup of kube-proxy's nftables tables (absent on a brand-new machine)
   ipset: 'ipset', // cleanup of the policy engine's (kube-router) sets on the host
   conntrack: 'conntrack', // kube-proxy cleanup of UDP flows
