@@ -171,6 +171,11 @@ maybe('kind: migrate, then a worker dies under load', () => {
       expect(`${p.metadata.name}@${p.spec.nodeName}: ${r.stdout.trim()}`).toBe(`${p.metadata.name}@${p.spec.nodeName}: open`);
     }
 
+    // smoke green while web runs on both workers, each pod from the registry's image
+    const spread = await runSmoke({ name: 'k8s', baseUrl: provider.entry(), markerFile: markerFile(stack.stateDir, stack.project) });
+    log(`smoke with web on both workers: ${spread.map((r) => `${r.name}:${r.ok ? 'ok' : 'FAILED'}`).join(' ')}`);
+    expect(spread.filter((r) => !r.ok)).toEqual([]);
+
     const loop = startLoop({ url: `${provider.entry()}/`, ratePerSecond: 10, maxDurationMs: 300_000, timeoutMs: 2000, expect: 'Hello Docker!' });
     // a steady baseline first: 20 answers in a row (the first requests may still meet a pod that is
     // being added to kube-proxy's rules)
