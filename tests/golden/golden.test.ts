@@ -17,9 +17,9 @@ import { parse, parseAllDocuments } from 'yaml';
 import { StackportError, ValidationError } from '../../src/errors.js';
 import { diffTree, readTree, writeTree } from '../../src/k8s/emit.js';
 import { generateCommand } from '../../src/k8s/generate-command.js';
+import { FIXTURES, fixtureArgs } from './trees.js';
 
 const ROOT = path.resolve(__dirname, '../..');
-const FIXTURES = path.join(__dirname, 'fixtures');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const cases = readdirSync(FIXTURES).filter((d) => existsSync(path.join(FIXTURES, d, 'compose.yaml'))).sort();
 const malformed = cases.filter((c) => c.startsWith('bad-'));
@@ -27,16 +27,11 @@ const valid = cases.filter((c) => !c.startsWith('bad-'));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'stackport-golden-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function argsOf(dir: string): string[] {
-  const f = path.join(dir, 'args');
-  return existsSync(f) ? readFileSync(f, 'utf8').split(/\s+/).filter(Boolean) : [];
-}
-
 async function run(dir: string, extra: string[]): Promise<{ code?: number; error?: unknown; warnings: string[] }> {
   const warnings: string[] = [];
   const io = { out: () => undefined, err: (l: string) => warnings.push(l), validator: async () => () => undefined, cwd: dir };
   try {
-    const code = await generateCommand(['-f', 'compose.yaml', ...argsOf(dir), ...extra], io);
+    const code = await generateCommand(['-f', 'compose.yaml', ...fixtureArgs(dir), ...extra], io);
     return { code, warnings };
   } catch (error) {
     return { error, warnings };

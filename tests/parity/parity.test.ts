@@ -16,13 +16,13 @@
  *    as well and the figures printed (for real public projects; nothing is asserted).
  * Compose runs 3 at a time, each killed after 20 s (`timeout -k`).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CORPUS, CORPUS_REJECTED, corpusProjects, type CorpusProject } from './corpus.js';
 import { sampleCases, type GeneratedCase } from './generator.js';
-import { composeBinary, pool, runCompose, runStackport, type Outcome, type ProjectArgs } from './shape.js';
+import { composeBinary, pool, runCompose, runStackport, type Outcome } from './shape.js';
 
-const ROOT = path.resolve(__dirname, '../..');
 const CONCURRENCY = 3;
 const SEED = Number(process.env.STACKPORT_PARITY_SEED ?? 20261201);
 const RUNS = Number(process.env.STACKPORT_PARITY_RUNS ?? 300);
@@ -31,22 +31,8 @@ jest.setTimeout(300_000);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'stackport-parity-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Case {
-  name: string;
-  dir: string;
-  args: ProjectArgs;
-}
-
-function projects(base: string): Case[] {
-  if (!existsSync(base)) return [];
-  return readdirSync(base)
-    .sort()
-    .map((name) => {
-      const dir = path.join(base, name);
-      const argsFile = path.join(dir, 'args.json');
-      return { name, dir, args: existsSync(argsFile) ? (JSON.parse(readFileSync(argsFile, 'utf8')) as ProjectArgs) : {} };
-    });
-}
+/** A project of the corpus, a generated case or a real project: a directory and its args. */
+type Case = CorpusProject;
 
 /** A readable account of where two outcomes differ (empty when they agree). */
 function difference(compose: Outcome, ours: Outcome): string {
@@ -88,7 +74,7 @@ async function compare(cases: Case[]): Promise<{ c: Case; compose: Outcome; ours
 
 test('the corpus loads as Compose loads it', async () => {
   const started = Date.now();
-  const cases = projects(path.join(ROOT, 'tests/corpus'));
+  const cases = corpusProjects(CORPUS);
   expect(cases.length).toBeGreaterThanOrEqual(50);
   const results = await compare(cases);
   const failures = results.map((r) => ({ name: r.c.name, why: r.compose.ok && r.ours.ok ? difference(r.compose, r.ours) : `both must accept a corpus project; ${difference(r.compose, r.ours) || `both reject: ${(r.ours as { message: string }).message}`}` })).filter((f) => f.why);
@@ -98,7 +84,7 @@ test('the corpus loads as Compose loads it', async () => {
 
 test('rejected projects: stackport refuses them, Compose does what expect.json says', async () => {
   const started = Date.now();
-  const cases = projects(path.join(ROOT, 'tests/corpus-rejected'));
+  const cases = corpusProjects(CORPUS_REJECTED);
   const results = await compare(cases);
   const failures: string[] = [];
   for (const r of results) {

@@ -50,14 +50,19 @@ export function projectEnv(args: ProjectArgs): Record<string, string> {
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.homedir(), ...(args.env ?? {}) };
 }
 
-export function composeArgv(args: ProjectArgs): string[] {
+/** The command-line flags args.json stands for (`-f`, `--env-file`, `--profile`, `--project-directory`, `-p`): docker compose and stackport's generate take the same. */
+export function projectFlags(args: ProjectArgs): string[] {
   const argv: string[] = [];
   for (const f of args.files ?? []) argv.push('-f', f);
   for (const e of args.envFiles ?? []) argv.push('--env-file', e);
   for (const p of args.profiles ?? []) argv.push('--profile', p);
   if (args.projectDirectory) argv.push('--project-directory', args.projectDirectory);
   if (args.projectName) argv.push('-p', args.projectName);
-  return [...argv, 'config', '--format', 'json'];
+  return argv;
+}
+
+export function composeArgv(args: ProjectArgs): string[] {
+  return [...projectFlags(args), 'config', '--format', 'json'];
 }
 
 /** Runs `docker compose config --format json` in `dir`; killed (SIGKILL after SIGTERM) when it takes longer than `seconds`. */
