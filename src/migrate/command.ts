@@ -25,7 +25,9 @@ Compose stack unless --cutover, and then only after the smoke suite passed on th
   --cutover                stop the Compose stack after the cluster passed the smoke suite
   --force-data             copy the database again even if the cluster changed it since the last copy
   --no-data                do not move data (the cluster starts empty)
-  --copy-bind-mounts       also copy bind-mounted data directories into claims (default: a warning)
+  --copy-bind-mounts       also copy each bind-mounted directory's files into the running pod (tar through
+                           kubectl exec); there it is an emptyDir, not a claim: the files last until that pod
+                           restarts (default: a warning, nothing copied; a named volume is what keeps data)
   -f, --file <file>        Compose file, several merged in order (default COMPOSE_FILE, else compose/compose.yaml)
 
 Actions (a failure names one; a re-run skips what is done): preflight, generate, build-images,

@@ -129,7 +129,7 @@ export async function prepareStack(options: StackOptions): Promise<Stack> {
   const ownEnv = path.join(choice0.projectDir, '.env');
   const usedEnv = !demo && options.readOnly ? (existsSync(ownEnv) ? ownEnv : '/dev/null') : envFile;
   const config = parseResolvedConfig(await composeConfig(cli, composeFiles, usedEnv, project, displayFile, env));
-  if (!demo && !options.readOnly) await provideImages(config, { root, cache, progress, source: choice.source, why: choice.why });
+  if (!demo && !options.readOnly) await provideImages(config, { root, cache, progress, source: choice.source, why: choice.why, file: displayFile });
   return { root, composeFile, composeFiles, demo, displayFile, envFile: usedEnv, project, stateDir, cli, engine, imageSource: choice.source, config, progress, env, smoke };
 }
 
