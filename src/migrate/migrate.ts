@@ -5,7 +5,7 @@
  * suite passed on the cluster, stops the Compose stack.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -444,12 +444,19 @@ async function dataSteps(c: Ctx): Promise<Step[]> {
       },
     });
   }
+  // bind mounts after the restart that follows the volume copies: a copy into a running pod is lost
+  // when that pod starts again
+  const bindSteps: typeof steps = [];
   for (const m of mounts.filter((x) => x.type === 'bind' && !logical.has(x.service))) {
+    if (isFile(m.source)) {
+      c.notes.push(`bind-mounted file ${m.source} -> ${m.service}:${m.target} is in the generated manifests as a ConfigMap (read-only): nothing to copy`);
+      continue;
+    }
     if (!c.opts.copyBindMounts) {
       c.notes.push(`bind mount ${m.source} -> ${m.service}:${m.target} is not copied (the cluster has an emptyDir there); --copy-bind-mounts copies it into the running pod`);
       continue;
     }
-    steps.push({
+    bindSteps.push({
       id: `data-bind-${dnsLabel(m.service)}-${dnsLabel(path.basename(m.target) || 'root')}`,
       name: `move data: bind mount ${m.source}`,
       group: 'move data',
@@ -462,8 +469,18 @@ async function dataSteps(c: Ctx): Promise<Step[]> {
     });
   }
   if (steps.some((s) => s.id.startsWith('data-volume-'))) steps.push(restartAfterCopies);
+  steps.push(...bindSteps);
   if (steps.length === 0) c.notes.push('no named volume and no database: no data to move');
   return steps;
+}
+
+/** A bind mount's source that is a plain file (the generator makes it a ConfigMap); a missing source is not. */
+function isFile(source: string): boolean {
+  try {
+    return statSync(source).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** The ConfigMap the file copies record into (src/migrate/data-files.ts): `volume.<name>.copiedAt`. */

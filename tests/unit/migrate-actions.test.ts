@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ActionError } from '../../src/exec/actions.js';
@@ -77,7 +77,7 @@ interface World {
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function world(cmd: FakeCmder, opts: { cutover?: boolean; env?: NodeJS.ProcessEnv; services?: string[]; mounts?: ComposeMount[] } = {}): World {
+function world(cmd: FakeCmder, opts: { cutover?: boolean; env?: NodeJS.ProcessEnv; services?: string[]; mounts?: ComposeMount[]; copyBindMounts?: boolean } = {}): World {
   const dir = mkdtempSync(path.join(tmpdir(), 'runner-migrate-unit-'));
   dirs.push(dir);
   const file = path.join(dir, 'compose.yaml');
@@ -115,7 +115,7 @@ function world(cmd: FakeCmder, opts: { cutover?: boolean; env?: NodeJS.ProcessEn
     env: {},
   } as unknown as Stack;
   w.ctx = newMigrateContext({
-    opts: { root: dir, progress: new SilentProgress(), out: { write: (s: string) => w.out.push(s) } as unknown as NodeJS.WritableStream, env: opts.env ?? {}, cutover: opts.cutover },
+    opts: { root: dir, progress: new SilentProgress(), out: { write: (s: string) => w.out.push(s) } as unknown as NodeJS.WritableStream, env: opts.env ?? {}, cutover: opts.cutover, copyBindMounts: opts.copyBindMounts },
     stack,
     provider,
     target: 'kubeadm',
@@ -266,6 +266,22 @@ test('several file volumes: one restart action after all the data moves, not one
   expect(err.outcomes.filter((o) => o.name === 'restart-after-copies')).toHaveLength(1);
   expect(w.cmd.ran(/ rollout restart /)).toBe(0);
   expect(ACTION_NAMES.slice(ACTION_NAMES.indexOf('data-*'), ACTION_NAMES.indexOf('data-*') + 3)).toEqual(['data-*', 'restart-after-copies', 'smoke']);
+});
+
+test('bind mounts are copied after the restart that follows the volume copies; a bind-mounted file has no copy step', async () => {
+  const host = mkdtempSync(path.join(tmpdir(), 'runner-bind-'));
+  dirs.push(host);
+  mkdirSync(path.join(host, 'uploads'));
+  writeFileSync(path.join(host, 'nginx.conf'), 'events {}\n');
+  const binds: ComposeMount[] = [
+    { service: 'web', container: 'c1', type: 'bind', source: path.join(host, 'uploads'), target: '/srv/uploads', image: 'nginx:1.25-alpine' },
+    { service: 'web', container: 'c1', type: 'bind', source: path.join(host, 'nginx.conf'), target: '/etc/nginx/nginx.conf', image: 'nginx:1.25-alpine' },
+  ];
+  const w = world(cluster([{ match: / kustomize /, stdout: FILES_RENDERED }]), { services: ['web', 'files-a', 'files-b'], mounts: [...FILE_MOUNTS, ...binds], copyBindMounts: true, env: { STACKPORT_FAIL_ACTION: 'data-volume-files-a' } });
+  const err = await failure(runMigration(w.ctx));
+  const names = err.outcomes.map((o) => o.name);
+  expect(names.slice(names.indexOf('restart-after-copies'), names.indexOf('restart-after-copies') + 3)).toEqual(['restart-after-copies', 'data-bind-web-uploads', 'smoke']);
+  expect(names.filter((n) => n.startsWith('data-bind-'))).toEqual(['data-bind-web-uploads']);
 });
 
 test('no file volume: no restart action', async () => {
