@@ -1,4 +1,4 @@
-import { filterRestoreInput, ownChains, ownedChain, splitRule } from '../../src/cluster/host/network';
+import { filterRestoreInput, ownChains, ownedChain, splitRule } from '../../src/cluster/host/network.js';
 
 test('the host chains are written in one transaction: declared (which replaces their rules), filled, jumped to', () => {
   const input = filterRestoreInput(['STACKPORT-SERVICES', 'STACKPORT-FORWARD'], [['OUTPUT', 'STACKPORT-SERVICES']]);
