@@ -1,16 +1,20 @@
 /**
  * `make dev` on the cluster: `kubectl exec` + tar into the service's pods; a rebuilt image is
- * delivered (deliver.ts) and the Deployment rolled by stamping its pod template with the new
- * image ID (the tag stays, as after `make up`), then `rollout status`; `rollout undo` puts the
- * previous version back when the new one does not get ready or fails its smoke checks.
+ * delivered (deliver.ts: pushed to the registry the workload pulls from, or loaded into the
+ * nodes) and the Deployment rolled in one patch of its pod template (the container's image: the
+ * new digest, or the tag stamped with the new image ID, as after `make up`), then `rollout status`;
+ * `rollout undo` puts the previous version back when the new one does not get ready or fails its
+ * smoke checks. A failed build or push changes nothing on the cluster.
  */
 import { spawn } from 'node:child_process';
 import { StackportError } from '../errors.js';
-import { probe } from '../exec/run.js';
+import { hostCmder, type Cmder } from '../exec/actions.js';
 import type { Kubectl } from '../cluster/kubectl.js';
 import type { ClusterProvider } from '../cluster/providers/provider.js';
+import type { RegistryRef } from '../cluster/addons/registry.js';
 import { IMAGE_IDS_ANNOTATION, imageIdsDigest } from '../migrate/image-stamp.js';
 import type { Stack } from '../stack/stack.js';
+import { SilentProgress, type Progress } from '../ui/progress.js';
 import { buildService } from './build-image.js';
 import { deliverImage } from './deliver.js';
 import type { DevService, DevTarget, Instance, LogStream, Rolled } from './target.js';
@@ -21,6 +25,10 @@ interface Pod {
   status: { phase?: string; conditions?: { type: string; status: string }[] };
 }
 
+interface Deployment {
+  spec: { template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: { name: string; image: string }[] } } };
+}
+
 export interface ClusterTargetOptions {
   stack: Stack;
   provider: ClusterProvider;
@@ -28,6 +36,15 @@ export interface ClusterTargetOptions {
   namespace: string;
   /** The app's entry (http://host:port), where the smoke checks go. */
   entry: string;
+  /** Push rebuilt images there (else the one the workload names by digest, else the nodes: deliver.ts). */
+  registry?: RegistryRef;
+  /** The command seam for probes and pushes (default: the host's). */
+  cmd?: Cmder;
+  /** Builds a service's image (default: buildService, Compose's build with the layer cache). */
+  build?: typeof buildService;
+  progress?: Progress;
+  /** Stopped with the session (the port-forward to a remote cluster's entry). */
+  forward?: { stop(): Promise<void> };
 }
 
 export class ClusterDevTarget implements DevTarget {
@@ -35,7 +52,11 @@ export class ClusterDevTarget implements DevTarget {
   private readonly containers = new Map<string, string>();
   private readonly rolled = new Set<string>();
 
-  constructor(private readonly o: ClusterTargetOptions) {}
+  private readonly cmd: Cmder;
+
+  constructor(private readonly o: ClusterTargetOptions) {
+    this.cmd = o.cmd ?? hostCmder;
+  }
 
   private selector(service: string): string {
     return `app.kubernetes.io/instance=${this.o.stack.project},app.kubernetes.io/name=${service}`;
@@ -67,7 +88,7 @@ export class ClusterDevTarget implements DevTarget {
   }
 
   async exec(service: string, instance: Instance, argv: string[]) {
-    const r = await probe(this.kubectl(['exec', instance.id, '-c', this.container(service), '--', ...argv]));
+    const r = await this.cmd.probe(this.kubectl(['exec', instance.id, '-c', this.container(service), '--', ...argv]));
     return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -79,30 +100,40 @@ export class ClusterDevTarget implements DevTarget {
   }
 
   async logTail(service: string, instance: Instance, lines = 15): Promise<string> {
-    const r = await probe(this.kubectl(['logs', instance.id, '-c', this.container(service), `--tail=${lines}`]));
+    const r = await this.cmd.probe(this.kubectl(['logs', instance.id, '-c', this.container(service), `--tail=${lines}`]));
     return `${r.stdout}${r.stderr}`.trim();
   }
 
   async rebuild(service: DevService, update: (d: string) => void): Promise<Rolled> {
+    // undo() puts back this rebuild's roll only, never an earlier one
+    this.rolled.delete(service.name);
     update('build');
-    const { before, after } = await buildService(this.o.stack, service.name, service.image, update);
-    update('deliver');
-    const delivered = await deliverImage(this.o.provider, service.image);
-    const digest = imageIdsDigest([[service.image, after]]);
+    const { before, after } = await (this.o.build ?? buildService)(this.o.stack, service.name, service.image, update);
     const workload = `deployment/${service.name}`;
-    const now = await this.o.kubectl.json<{ spec: { template: { metadata?: { annotations?: Record<string, string> } } } }>(['get', workload, '-n', this.o.namespace]);
-    if (before === after && now.spec.template.metadata?.annotations?.[IMAGE_IDS_ANNOTATION] === digest) return { did: 'image unchanged (layer cache), nothing to roll' };
+    const now = await this.o.kubectl.json<Deployment>(['get', workload, '-n', this.o.namespace]);
+    const containers = now.spec.template.spec.containers;
+    const container = containers.find((c) => c.name === service.name) ?? containers[0];
+    if (!container) throw new StackportError(`${workload} has no container to put ${service.image} in`);
+    update('deliver');
+    const delivered = await deliverImage({ provider: this.o.provider, registry: this.o.registry, cmd: this.cmd, progress: this.o.progress ?? new SilentProgress() }, service.image, container.image);
+    // through the nodes the tag stays: the pod template's stamp of the image ID is what rolls
+    const stamp = delivered.how === 'nodes' ? imageIdsDigest([[service.image, after]]) : undefined;
+    const stamped = now.spec.template.metadata?.annotations?.[IMAGE_IDS_ANNOTATION];
+    if (container.image === delivered.image && (delivered.how === 'registry' || (before === after && stamped === stamp))) {
+      return { did: `image unchanged (${delivered.how === 'registry' ? 'same digest' : 'layer cache'}), nothing to roll` };
+    }
     update('roll');
-    const patch = { spec: { template: { metadata: { annotations: { [IMAGE_IDS_ANNOTATION]: digest } } } } };
-    await this.o.kubectl.run(['patch', workload, '-n', this.o.namespace, '--type', 'merge', '-p', JSON.stringify(patch)]);
+    const template = { ...(stamp ? { metadata: { annotations: { [IMAGE_IDS_ANNOTATION]: stamp } } } : {}), spec: { containers: [{ name: container.name, image: delivered.image }] } };
+    await this.o.kubectl.run(['patch', workload, '-n', this.o.namespace, '--type', 'strategic', '-p', JSON.stringify({ spec: { template } })]);
     this.rolled.add(service.name);
-    const status = await probe(this.kubectl(['rollout', 'status', workload, '--timeout=180s']));
+    const status = await this.cmd.probe(this.kubectl(['rollout', 'status', workload, '--timeout=180s']), { timeoutMs: 200_000 });
     if (status.exitCode !== 0) {
       const reasons = await this.unready(service.name);
+      this.rolled.delete(service.name);
       await this.o.kubectl.run(['rollout', 'undo', workload, '-n', this.o.namespace]);
       throw new StackportError(`${service.name}: the new pods did not get ready; rolled back (kubectl rollout undo)`, { details: `${status.stderr || status.stdout}\n${reasons}` });
     }
-    return { did: `${delivered}, ${workload} rolled` };
+    return { did: `${delivered.did}, ${workload} rolled` };
   }
 
   private async unready(service: string): Promise<string> {
@@ -122,9 +153,14 @@ export class ClusterDevTarget implements DevTarget {
 
   async undo(service: DevService): Promise<void> {
     if (!this.rolled.has(service.name)) return;
+    this.rolled.delete(service.name);
     const workload = `deployment/${service.name}`;
     await this.o.kubectl.run(['rollout', 'undo', workload, '-n', this.o.namespace]);
     await this.o.kubectl.run(['rollout', 'status', workload, '-n', this.o.namespace, '--timeout=180s'], { timeoutMs: 200_000 });
+  }
+
+  async close(): Promise<void> {
+    await this.o.forward?.stop();
   }
 
   smokeTarget() {

@@ -9,6 +9,10 @@ import { commandArgs } from '../ui/args.js';
 import { StackportError } from '../errors.js';
 import type { DevCompile, DevSync } from '../model/app.js';
 import { detect } from '../cluster/providers/detect.js';
+import { KubeconfigProvider, remoteOptions, type KubeconfigOptions } from '../cluster/providers/kubeconfig.js';
+import { PortForward } from '../cluster/providers/port-forward.js';
+import { configuredRegistry } from '../cluster/addons/registry.js';
+import { DEFAULT_OPTIONS, transform } from '../k8s/transform.js';
 import { kubectlFor } from '../migrate/kube.js';
 import { loadedProject, prepareStack, type Stack } from '../stack/stack.js';
 import { formatError } from '../ui/report.js';
@@ -25,10 +29,14 @@ export interface DevOptions {
   target: 'compose' | 'cluster';
   composeFile?: string;
   env?: NodeJS.ProcessEnv;
-  /** cluster: namespace of the app (default: default), provider, and the entry's NodePort. */
+  /** cluster: namespace of the app (default: default; kubeconfig: the context's), provider, and the entry's NodePort. */
   namespace?: string;
   provider?: string;
   nodePort?: number;
+  /** cluster: push rebuilt images there and roll by digest (else STACKPORT_REGISTRY, else the registry the workload already pulls from). */
+  registry?: string;
+  /** --provider kubeconfig: the existing cluster's kubeconfig, context, namespace and entry URL. */
+  remote?: KubeconfigOptions;
   /** Stream the watched services' logs (default true). */
   logs?: boolean;
   quietMs?: number;
@@ -63,9 +71,20 @@ export async function startDev(o: DevOptions): Promise<DevSession> {
     }));
   if (services.length === 0) throw new StackportError(`${stack.displayFile} has no service with a build: nothing to watch`, { exitCode: 2 });
   const target = await progress.step(`${o.target}: find the running services`, () => makeTarget(o, stack, services));
+  try {
+    return await watchOn(target, o, stack, services, out, progress);
+  } catch (e) {
+    // what the target holds (a port-forward) goes with a failed start
+    await target.close?.();
+    throw e;
+  }
+}
+
+/** The session on a target that was found: toolchains warmed, contexts watched, logs followed. */
+async function watchOn(target: DevTarget, o: DevOptions, stack: Stack, services: WatchedService[], out: NodeJS.WritableStream, progress: Progress): Promise<DevSession> {
   for (const s of services) {
     if ((await target.instances(s.name)).length === 0) {
-      throw new StackportError(`${s.name} is not running on ${o.target === 'compose' ? `Compose project ${stack.project}` : `the cluster (namespace ${o.namespace ?? 'default'})`}`, {
+      throw new StackportError(`${s.name} is not running on ${o.target === 'compose' ? `Compose project ${stack.project}` : `the cluster (namespace ${o.remote?.namespace ?? o.namespace ?? 'default'})`}`, {
         hint: o.target === 'compose' ? 'start it first: make up' : 'put the app on the cluster first: make migrate',
       });
     }
@@ -144,26 +163,42 @@ export async function startDev(o: DevOptions): Promise<DevSession> {
       logs?.stop();
       await queue;
       await Promise.all([...toolchains.values()].map((t) => t.stop()));
+      await target.close?.();
     },
   };
 }
 
 async function makeTarget(o: DevOptions, stack: Stack, _services: WatchedService[]): Promise<DevTarget> {
   if (o.target === 'compose') return new ComposeDevTarget(stack);
-  const provider = await detect({ root: o.root }, o.provider);
+  const registry = configuredRegistry(o.registry, o.env ?? process.env);
+  const provider = await detect({ root: o.root }, o.provider ?? (o.remote ? 'kubeconfig' : undefined), { remote: { ...o.remote, registry } });
   const status = await provider.status();
-  if (status.state !== 'running') throw new StackportError(`the cluster (${provider.name}) is ${status.state}`, { hint: 'make cluster-up, then make migrate' });
-  const kubectl = await kubectlFor(provider);
+  const remote = provider instanceof KubeconfigProvider ? provider : undefined;
+  if (status.state !== 'running') {
+    throw new StackportError(remote ? `the cluster of ${remote.source} is ${status.state}${status.problems[0] ? `: ${status.problems[0]}` : ''}` : `the cluster (${provider.name}) is ${status.state}`, {
+      hint: remote ? 'check --kubeconfig, --context and the credentials' : 'make cluster-up, then make migrate',
+    });
+  }
+  const kubectl = remote ? await remote.kubectl() : await kubectlFor(provider);
+  const namespace = remote ? await remote.namespace() : (o.namespace ?? 'default');
   let entry = provider.entry();
+  let forward: PortForward | undefined;
   if (o.nodePort) {
     const ip = (await provider.nodes()).find((n) => n.internalIp)?.internalIp;
     if (!ip) throw new StackportError('no node has an internal IP to reach the NodePort on');
     entry = `http://${ip}:${o.nodePort}`;
+  } else if (remote && !entry) {
+    // a cluster stackport did not make: the entry Service through a port-forward, as migrate's smoke step reaches it
+    const e = transform(loadedProject(stack).app, { ...DEFAULT_OPTIONS, namespace }).entry;
+    if (!e) throw new StackportError('the app has no entry service (a service that publishes a port) to run the smoke checks through', { hint: 'name its address with --entry-url', exitCode: 2 });
+    forward = await new PortForward(kubectl, { namespace, target: `service/${e.name}`, remotePort: e.ports[0]!.port }).start();
+    entry = forward.url;
   }
-  return new ClusterDevTarget({ stack, provider, kubectl, namespace: o.namespace ?? 'default', entry });
+  return new ClusterDevTarget({ stack, provider, kubectl, namespace, entry, registry, forward });
 }
 
-export const USAGE = `usage: npx zx scripts/dev.mjs [--target compose|cluster] [-f compose.yaml] [--namespace NS] [--node-port PORT] [--provider kubeadm|kind] [--no-logs]
+export const USAGE = `usage: npx zx scripts/dev.mjs [--target compose|cluster] [-f compose.yaml] [--namespace NS] [--node-port PORT] [--provider kubeadm|kind|kubeconfig]
+       [--registry host[:port][/prefix]] [--kubeconfig FILE] [--context NAME] [--entry-url URL] [--no-logs]
 
 Watches each built service's build context (honouring .dockerignore) and puts every edit live:
 files under an x-stackport.dev.sync rule are copied into the running containers or pods
@@ -173,9 +208,14 @@ smoke checks and one line. Ctrl-C stops watching; the stack keeps running.
 
   --target compose|cluster   where the app runs (default compose)
   -f, --file <file>          Compose file (default compose/compose.yaml)
-  --namespace <ns>           cluster: the app's namespace (default default)
+  --namespace <ns>           cluster: the app's namespace (default default; kubeconfig: the context's)
   --node-port <port>         cluster: the entry's NodePort, reached on the node's address (default: the provider's entry, 127.0.0.1:8090)
-  --provider kubeadm|kind    cluster provider (default: detected)
+  --provider kubeadm|kind|kubeconfig  cluster provider (default: detected; kubeconfig when --kubeconfig/--context/--entry-url is given)
+  --registry host[:port][/prefix]     cluster: push rebuilt images there and roll by digest (local = 127.0.0.1:5001; default
+                             STACKPORT_REGISTRY, else the registry a workload already names its image from by digest, else
+                             the images are loaded into the nodes)
+  --kubeconfig FILE, --context NAME   an existing cluster (provider kubeconfig; images go through --registry)
+  --entry-url URL            kubeconfig: reach the app there instead of a kubectl port-forward to its entry Service
   --no-logs                  do not stream the services' logs`;
 
 export function parseDevArgs(argv: string[]): Omit<DevOptions, 'root'> & { help?: boolean } {
@@ -185,6 +225,10 @@ export function parseDevArgs(argv: string[]): Omit<DevOptions, 'root'> & { help?
     namespace: { type: 'string' },
     'node-port': { type: 'string' },
     provider: { type: 'string' },
+    registry: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    'entry-url': { type: 'string' },
     'no-logs': { type: 'boolean' },
   }).values;
   const target = v.target ?? 'compose';
@@ -193,9 +237,15 @@ export function parseDevArgs(argv: string[]): Omit<DevOptions, 'root'> & { help?
   if (nodePort !== undefined && !(Number.isInteger(nodePort) && nodePort >= 1 && nodePort <= 65535)) {
     throw new StackportError(`--node-port must be a port number, not "${v['node-port']}"`, { exitCode: 2 });
   }
-  if (v.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v.namespace)) throw new StackportError(`--namespace "${v.namespace}" is not a valid namespace name`, { exitCode: 2 });
-  if (v.provider && !['kubeadm', 'kind'].includes(v.provider)) throw new StackportError(`--provider must be kubeadm or kind, not "${v.provider}"`, { exitCode: 2 });
-  return { target, composeFile: v.file, namespace: v.namespace, nodePort, provider: v.provider, logs: !v['no-logs'], help: v.help };
+  if (v.provider && !['kubeadm', 'kind', 'kubeconfig'].includes(v.provider)) throw new StackportError(`--provider must be kubeadm, kind or kubeconfig, not "${v.provider}"`, { exitCode: 2 });
+  // --namespace, --entry-url and --registry are checked the way migrate checks them
+  configuredRegistry(v.registry);
+  const given = remoteOptions(v);
+  const remoteFlags = v.kubeconfig !== undefined || v.context !== undefined || v['entry-url'] !== undefined;
+  if (remoteFlags && v.provider && v.provider !== 'kubeconfig') throw new StackportError(`--kubeconfig, --context and --entry-url are for --provider kubeconfig, not ${v.provider}`, { exitCode: 2 });
+  const remote = remoteFlags || v.provider === 'kubeconfig' ? (given ?? {}) : undefined;
+  if ((remote || v.registry !== undefined) && target !== 'cluster') throw new StackportError('--registry, --kubeconfig, --context and --entry-url are for --target cluster', { exitCode: 2 });
+  return { target, composeFile: v.file, namespace: v.namespace, nodePort, provider: v.provider, registry: v.registry, remote, logs: !v['no-logs'], help: v.help };
 }
 
 export async function devCommand(argv: string[], ctx: { root: string }): Promise<void> {

@@ -48,6 +48,8 @@ export interface DevTarget {
   /** Puts back what the last rebuild of the service replaced (after its smoke checks failed). */
   undo(service: DevService): Promise<void>;
   smokeTarget(): SmokeTarget;
+  /** Releases what the target holds for the session (a port-forward); the stack keeps running. */
+  close?(): Promise<void>;
   /** Follows the services' logs, each line prefixed with its service, into `out`. */
   streamLogs(services: string[], out: NodeJS.WritableStream): LogStream;
 }

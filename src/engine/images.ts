@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StackportError } from '../errors.js';
 import { probe, run, which } from '../exec/run.js';
+import { hostCmder, type Cmder } from '../exec/actions.js';
 import type { Progress } from '../ui/progress.js';
 import { registryAnswers } from './registry.js';
 import { aptInstall } from './engine.js';
@@ -78,13 +79,13 @@ export function standInFor(ref: string): (typeof STAND_INS)[number] | undefined 
 export const DEBIAN: BaseImages = Object.fromEntries(DROP_INS.map((d) => [d.variable, d.tag])) as unknown as BaseImages;
 
 /** The engine's ID of an image, or undefined when the engine does not have it. */
-export async function imageId(ref: string): Promise<string | undefined> {
-  const r = await probe(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref]);
+export async function imageId(ref: string, cmd: Pick<Cmder, 'probe'> = hostCmder): Promise<string | undefined> {
+  const r = await cmd.probe(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref]);
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
-export async function imageExists(ref: string): Promise<boolean> {
-  return (await imageId(ref)) !== undefined;
+export async function imageExists(ref: string, cmd: Pick<Cmder, 'probe'> = hostCmder): Promise<boolean> {
+  return (await imageId(ref, cmd)) !== undefined;
 }
 
 /** Every local image as `repo:tag`: one engine call. */

@@ -3,7 +3,7 @@ import { StackportError } from '../errors.js';
 import { ConsoleProgress } from '../ui/progress.js';
 import { commandArgs } from '../ui/args.js';
 import { migrate } from './migrate.js';
-import type { KubeconfigOptions } from '../cluster/providers/kubeconfig.js';
+import { remoteOptions } from '../cluster/providers/kubeconfig.js';
 import { configuredRegistry } from '../cluster/addons/registry.js';
 
 export const USAGE = `usage: npx zx scripts/migrate.mjs [--provider kubeadm|kind|kubeconfig] [--dry-run] [--cutover] [--force-data] [--no-data] [-f compose.yaml]
@@ -79,16 +79,4 @@ export async function migrateCommand(argv: string[], ctx: { root: string }): Pro
     storageClass: v['storage-class'],
     copyBindMounts: v['copy-bind-mounts'],
   });
-}
-
-/** The kubeconfig provider's options from the flags (undefined when none is given). */
-export function remoteOptions(v: { kubeconfig?: string; context?: string; namespace?: string; 'entry-url'?: string; registry?: string }): KubeconfigOptions | undefined {
-  if (v.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v.namespace)) {
-    throw new StackportError(`--namespace "${v.namespace}" is not a valid namespace name`, { exitCode: 2 });
-  }
-  if (v['entry-url'] !== undefined && !/^https?:\/\/[^/\s]+/.test(v['entry-url'])) {
-    throw new StackportError(`--entry-url "${v['entry-url']}" is not an http(s) URL`, { exitCode: 2, hint: 'e.g. --entry-url http://app.example.com' });
-  }
-  if (!v.kubeconfig && !v.context && !v.namespace && !v['entry-url']) return undefined;
-  return { kubeconfig: v.kubeconfig, context: v.context, namespace: v.namespace, entryUrl: v['entry-url']?.replace(/\/+$/, ''), registry: configuredRegistry(v.registry) };
 }

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ActionError } from '../../src/exec/actions.js';
 import { CommandError } from '../../src/errors.js';
-import { Kubectl } from '../../src/cluster/kubectl.js';
 import type { ClusterProvider } from '../../src/cluster/providers/provider.js';
 import type { ContainerState } from '../../src/stack/containers.js';
 import { loadedProject, type Stack } from '../../src/stack/stack.js';
@@ -11,6 +10,7 @@ import { SilentProgress } from '../../src/ui/progress.js';
 import { ACTION_NAMES, LEFT_RUNNING, newMigrateContext, RECORD_CONFIGMAP, restartAfterCopies, restartsDue, runMigration, type MigrateContext } from '../../src/migrate/migrate.js';
 import type { ComposeMount } from '../../src/migrate/data-files.js';
 import { FakeCmder } from './helpers/fake-cmder.js';
+import { FakeKubectl } from './helpers/fake-kubectl.js';
 import { actionFailure as failure } from './helpers/action-failure.js';
 
 /**
@@ -55,16 +55,6 @@ spec:
 const READY = JSON.stringify({
   items: [{ kind: 'Deployment', metadata: { name: 'web', generation: 1 }, spec: { replicas: 1 }, status: { observedGeneration: 1, replicas: 1, readyReplicas: 1, updatedReplicas: 1 } }],
 });
-
-/** The fake kubectl: the real Kubectl, its commands through the fake runner. */
-class FakeKubectl extends Kubectl {
-  constructor(private readonly cmd: FakeCmder) {
-    super('kubectl', '/fake/admin.conf');
-  }
-  override run(args: string[], options = {}) {
-    return this.cmd.run([this.binary, '--kubeconfig', this.kubeconfig, ...args], options);
-  }
-}
 
 interface World {
   ctx: MigrateContext;

@@ -15,7 +15,7 @@ import {
 import { hostsToml, localRegistryHostingConfigMap, parseRegistry, pushedDigest, registryRepository } from '../../src/cluster/addons/registry.js';
 import { forwardingPort } from '../../src/cluster/providers/port-forward.js';
 import { pinImages, setStorageClass } from '../../src/migrate/image-stamp.js';
-import { remoteOptions } from '../../src/migrate/command.js';
+import { remoteOptions } from '../../src/cluster/providers/kubeconfig.js';
 import { parseArgs as clusterArgs } from '../../src/cluster/command.js';
 
 const DEMO_KINDS = ['Deployment', 'StatefulSet', 'Service', 'Secret', 'NetworkPolicy', 'PodDisruptionBudget', 'HorizontalPodAutoscaler'];

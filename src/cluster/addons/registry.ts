@@ -14,6 +14,7 @@ import path from 'node:path';
 import { StackportError } from '../../errors.js';
 import { probe, run } from '../../exec/run.js';
 import { waitFor } from '../../exec/wait.js';
+import { hostCmder, type Cmder } from '../../exec/actions.js';
 import type { Progress } from '../../ui/progress.js';
 import { DEBIAN_BASE, baseRecipe, ensureDebianBase, imageExists, recipeHash, recipeLabels } from '../../engine/images.js';
 
@@ -66,6 +67,31 @@ export function registryRepository(image: string, r: RegistryRef): { repository:
   const hasHost = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
   const path = (hasHost ? parts.slice(1) : parts).join('/').toLowerCase();
   return { repository: `${formatRegistry(r)}/${path}`, tag };
+}
+
+const DIGEST_REF = /^(.+)@sha256:[0-9a-f]{64}$/;
+
+/** Whether a pod spec names its image by digest (`…@sha256:…`). */
+export function isDigestRef(ref: string): boolean {
+  return DIGEST_REF.test(ref);
+}
+
+/**
+ * The registry a pod spec's `repository@sha256:…` reference was pushed to, when it is `image`
+ * pushed by pushImages (its repository is registryRepository(image, r) for some r); undefined for
+ * a reference by tag, or a digest of some other repository.
+ */
+export function pinnedRegistry(ref: string, image: string): RegistryRef | undefined {
+  const m = DIGEST_REF.exec(ref);
+  if (!m) return undefined;
+  const repository = m[1]!;
+  const own = registryRepository(image, { host: 'h', prefix: '' }).repository.slice('h/'.length);
+  if (!repository.endsWith(`/${own}`)) return undefined;
+  try {
+    return parseRegistry(repository.slice(0, -own.length - 1));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The digest `docker push` reports (`<tag>: digest: sha256:… size: N`). */
@@ -196,17 +222,17 @@ export interface Pushed {
  * push sends only the layers the registry does not have (an unchanged image costs one HEAD per
  * layer and the manifest).
  */
-export async function pushImages(images: string[], registry: RegistryRef, progress: Progress): Promise<Pushed[]> {
+export async function pushImages(images: string[], registry: RegistryRef, progress: Progress, cmd: Cmder = hostCmder): Promise<Pushed[]> {
   const out: Pushed[] = [];
   for (const image of images) {
-    if (!(await imageExists(image))) {
+    if (!(await imageExists(image, cmd))) {
       throw new StackportError(`image ${image} is not in the Docker engine, so it cannot be pushed to ${formatRegistry(registry)}`, { hint: 'run `make up` (or build it) first' });
     }
     const { repository, tag } = registryRepository(image, registry);
     const t0 = Date.now();
     const r = await progress.step(`push ${image} -> ${repository}:${tag}`, async () => {
-      await docker(['tag', image, `${repository}:${tag}`]);
-      return run(['docker', 'push', `${repository}:${tag}`], {
+      await cmd.run(['docker', 'tag', image, `${repository}:${tag}`], { what: 'docker tag' });
+      return cmd.run(['docker', 'push', `${repository}:${tag}`], {
         what: `docker push ${repository}:${tag}`,
         hint: `is the registry up? (npx zx scripts/cluster.mjs registry status); a registry other than localhost must be listed in dockerd's insecure-registries or serve TLS`,
         timeoutMs: 30 * 60_000,

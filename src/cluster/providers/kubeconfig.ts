@@ -16,7 +16,7 @@ import { CacheLayout } from '../build/cache.js';
 import { Kubectl } from '../kubectl.js';
 import { KUBERNETES_VERSION } from '../build/versions.js';
 import type { ClusterProvider, ClusterStatus, CreateOptions, NodeInfo, ProviderContext } from './provider.js';
-import { formatRegistry, pushImages, type RegistryRef } from '../addons/registry.js';
+import { configuredRegistry, formatRegistry, pushImages, type RegistryRef } from '../addons/registry.js';
 
 export interface KubeconfigOptions {
   /** --kubeconfig, else KUBECONFIG (first file), else ~/.kube/config */
@@ -30,6 +30,18 @@ export interface KubeconfigOptions {
   entryUrl?: string;
   /** kubectl binary (the caller resolves it: src/migrate/kube.ts kubectlBinary) */
   kubectl?: string;
+}
+
+/** The kubeconfig provider's options from the flags (undefined when none is given). */
+export function remoteOptions(v: { kubeconfig?: string; context?: string; namespace?: string; 'entry-url'?: string; registry?: string }): KubeconfigOptions | undefined {
+  if (v.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v.namespace)) {
+    throw new StackportError(`--namespace "${v.namespace}" is not a valid namespace name`, { exitCode: 2 });
+  }
+  if (v['entry-url'] !== undefined && !/^https?:\/\/[^/\s]+/.test(v['entry-url'])) {
+    throw new StackportError(`--entry-url "${v['entry-url']}" is not an http(s) URL`, { exitCode: 2, hint: 'e.g. --entry-url http://app.example.com' });
+  }
+  if (!v.kubeconfig && !v.context && !v.namespace && !v['entry-url']) return undefined;
+  return { kubeconfig: v.kubeconfig, context: v.context, namespace: v.namespace, entryUrl: v['entry-url']?.replace(/\/+$/, ''), registry: configuredRegistry(v.registry) };
 }
 
 export function sourceKubeconfig(o: KubeconfigOptions, env: NodeJS.ProcessEnv = process.env): string {
