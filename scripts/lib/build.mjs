@@ -10,7 +10,7 @@
 // it was built from (newest mtime, count, total size), so a changed file means a new directory:
 // no process ever sees a half-written build, and concurrent builds of the same sources agree.
 //   node scripts/lib/build.mjs          build if stale, print the directory
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -76,7 +76,11 @@ export async function ensureBuilt() {
   const { scripts, stamp } = sources();
   const dir = path.join(LIB, stamp);
   const built = { dir, src: path.join(dir, 'src'), scripts: path.join(dir, 'scripts') };
-  if (existsSync(path.join(dir, 'complete'))) return built;
+  if (existsSync(path.join(dir, 'complete'))) {
+    markInUse(dir);
+    // a newer build may have removed this one between the check and the mark: then build it again
+    if (existsSync(path.join(dir, 'complete'))) return built;
+  }
   const esbuild = createRequire(import.meta.url)('esbuild');
   // the src/ modules the scripts name are the entries of the library bundle (for the module hook)
   const entries = new Set();
@@ -132,9 +136,54 @@ export async function ensureBuilt() {
     // another process built the same sources first
     if (!existsSync(path.join(dir, 'complete'))) throw e;
   }
-  // older builds are of no use; one still in use by a running command keeps its open files
-  for (const old of readdirSync(LIB)) if (old !== stamp && !old.startsWith('.tmp-')) rmSync(path.join(LIB, old), { recursive: true, force: true });
+  markInUse(dir);
+  // older builds are of no use once no running command uses them: a command imports some chunks
+  // only when it reaches them (a long `make prepare` did, after a rebuild had removed its build)
+  removeUnusedBuilds(LIB, stamp);
   return built;
+}
+
+/** Removes every build in libDir but keep, and but those a live process runs from. */
+export function removeUnusedBuilds(libDir, keep) {
+  for (const old of readdirSync(libDir)) {
+    if (old !== keep && !old.startsWith('.tmp-') && !inUse(path.join(libDir, old))) rmSync(path.join(libDir, old), { recursive: true, force: true });
+  }
+}
+
+/** Records that this process runs from the build in dir (users/<pid>, removed when it exits). */
+function markInUse(dir) {
+  const mark = path.join(dir, 'users', String(process.pid));
+  try {
+    mkdirSync(path.dirname(mark), { recursive: true });
+    writeFileSync(mark, '');
+    process.once('exit', () => {
+      try {
+        unlinkSync(mark);
+      } catch {
+        /* already gone with its build */
+      }
+    });
+  } catch {
+    /* a read-only tree: nothing removes builds there either */
+  }
+}
+
+/** Whether a live process still runs from the build in dir. */
+export function inUse(dir) {
+  let pids = [];
+  try {
+    pids = readdirSync(path.join(dir, 'users'));
+  } catch {
+    return false;
+  }
+  return pids.some((pid) => {
+    try {
+      process.kill(Number(pid), 0);
+      return true;
+    } catch (e) {
+      return e.code === 'EPERM';
+    }
+  });
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
