@@ -21,6 +21,7 @@ export function healthcheck(svc: Service, n: PNode | undefined, where: string, c
   if (!test) {
     // Valid in Compose: the image's HEALTHCHECK stays, with these timings. Its command is not in the Compose file.
     warn(ctx, m.pos, `${where} has no test: Compose keeps the image's HEALTHCHECK; no probe is generated for it (add a test to get one)`);
+    svc.healthcheckFromImage = true;
     return;
   }
   let kind: Healthcheck['kind'];

@@ -16,7 +16,7 @@ import { includeEntries, rebaseResources } from './include.js';
 import { interpolate, type Env } from './interpolate.js';
 import { enforceUnicity, mergeFiles } from './merge.js';
 import { normalize, type HostFiles } from './normalize.js';
-import { DEFAULT_LIMITS, isPMap, isPScalar, parseFile, type ParseLimits, type PMap, type PNode, type Problem } from './source.js';
+import { clone, DEFAULT_LIMITS, isPMap, isPScalar, parseFile, type ParseLimits, type PMap, type PNode, type Problem } from './source.js';
 
 export interface LoadOptions {
   /** The Compose file (kept for existing callers; same as `files: [file]`). */
@@ -40,6 +40,11 @@ export interface LoadOptions {
   /** Relative `files`, `envFiles` and `projectDirectory` are resolved against this (default: the working directory). */
   cwd?: string;
   limits?: Partial<ParseLimits>;
+  /**
+   * Compose files read and parsed already (readComposeFiles, with the same displayBase): the
+   * loader takes these trees (copies: loading changes them) and reads those files no more.
+   */
+  sources?: ComposeSources;
   /**
    * When `${X:?msg}` inside an `environment` value is checked. Default: now, as Compose does.
    * `empty-env-file`: at apply time (`--stage`) when env files are given and define no variable
@@ -126,6 +131,44 @@ function defaultFiles(dir: string): string[] {
   }
 }
 
+/** Compose files as read and parsed once (absolute path -> positioned tree, never changed). */
+export type ComposeSources = ReadonlyMap<string, PMap>;
+
+/**
+ * Reads and parses Compose files, the loader's first stage, before anything else is known (no
+ * variables yet): every YAML problem of every file comes back at once, as loadProject reports it
+ * (a ValidationError, one `file:line:col: message` each, exit 2). Pass the result to loadProject
+ * as `sources` and it reads the files no more.
+ */
+export function readComposeFiles(files: string[], options: Pick<LoadOptions, 'displayBase' | 'cwd' | 'limits'> = {}): ComposeSources {
+  const cwd = options.cwd ?? process.cwd();
+  const displayBase = options.displayBase ?? cwd;
+  const display = (abs: string) => path.relative(displayBase, abs) || abs;
+  const limits: ParseLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const problems: Problem[] = [];
+  const out = new Map<string, PMap>();
+  for (const file of files.map((f) => path.resolve(cwd, f))) {
+    if (out.has(file)) continue;
+    const root = parseRoot(file, display(file), limits, problems);
+    if (root) out.set(file, root);
+  }
+  if (problems.length) throw invalid(problems);
+  return out;
+}
+
+/** One file's tree, or its problems: YAML, and a document that is not a mapping. */
+function parseRoot(abs: string, display: string, limits: ParseLimits, problems: Problem[]): PMap | undefined {
+  const parsed = parseFile(abs, display, limits);
+  problems.push(...parsed.problems);
+  const root = parsed.root;
+  if (parsed.problems.length || !root) return undefined;
+  if (!isPMap(root)) {
+    problems.push({ message: 'a Compose file must be a mapping with a `services` key', pos: root.pos });
+    return undefined;
+  }
+  return root;
+}
+
 export function loadCompose(options: LoadOptions): App {
   return loadProject(options).app;
 }
@@ -141,7 +184,7 @@ export function loadProject(options: LoadOptions): { app: App; plan: ProjectPlan
   const plan = planProject(options);
   const problems: Problem[] = [];
   const deferRequired = options.requiredAtApply === 'always' || (options.requiredAtApply === 'empty-env-file' && plan.envFilesGiven && plan.envFileVariables.length === 0);
-  const reader = fileReader(display, limits, problems, deferRequired);
+  const reader = fileReader(display, limits, problems, deferRequired, options.sources);
   const { env } = plan;
 
   let merged: PMap | undefined;
@@ -180,16 +223,11 @@ interface LoadedFile {
 }
 
 /** Reads files for one load: parse, interpolate, include, extends; every problem goes to `problems`. */
-function fileReader(display: (abs: string) => string, limits: ParseLimits, problems: Problem[], deferRequired: boolean) {
+function fileReader(display: (abs: string) => string, limits: ParseLimits, problems: Problem[], deferRequired: boolean, sources?: ComposeSources) {
   const parse = (abs: string, env: Env): PMap | undefined => {
-    const parsed = parseFile(abs, display(abs), limits);
-    problems.push(...parsed.problems);
-    const root = parsed.root;
-    if (parsed.problems.length || !root) return undefined;
-    if (!isPMap(root)) {
-      problems.push({ message: 'a Compose file must be a mapping with a `services` key', pos: root.pos });
-      return undefined;
-    }
+    const read = sources?.get(abs);
+    const root = read ? (clone(read) as PMap) : parseRoot(abs, display(abs), limits, problems);
+    if (!root) return undefined;
     interpolateTree(root, env, problems, [], deferRequired);
     return root;
   };

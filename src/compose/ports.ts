@@ -58,7 +58,9 @@ export function ports(n: PNode | undefined, where: string, ctx: NormalizeContext
       const protocol = PROTOCOLS[protoText];
       if (!protocol) problem(ctx, item.entries.get('protocol')!.value.pos, `${w}.protocol must be tcp, udp or sctp, not "${protoText}"`);
       if (target === undefined || !protocol) return;
-      out.push({ target, published: published?.[0], hostIp: scalarString(item.entries.get('host_ip')?.value, `${w}.host_ip`, ctx), protocol, pos: item.pos });
+      const port: PortMapping = { target, published: published?.[0], hostIp: scalarString(item.entries.get('host_ip')?.value, `${w}.host_ip`, ctx), protocol, pos: item.pos };
+      if (published && published.length > 1) port.publishedTo = published[published.length - 1];
+      out.push(port);
       return;
     }
     if (!isPScalar(item) || item.value === null || typeof item.value === 'boolean') {
@@ -97,7 +99,9 @@ export function ports(n: PNode | undefined, where: string, ctx: NormalizeContext
       problem(ctx, item.pos, `${w}: "${text}" maps ${published.length} host ports to ${targets.length} container ports`);
       return;
     }
-    targets.forEach((target, i) => out.push({ target, published: published ? (published[i] ?? published[0]) : undefined, hostIp, protocol, pos: item.pos }));
+    // a host range for one container port is where Compose picks a free host port
+    const hostRange = published && published.length > 1 && targets.length === 1 ? published[published.length - 1] : undefined;
+    targets.forEach((target, i) => out.push({ target, published: published ? (published[i] ?? published[0]) : undefined, ...(hostRange ? { publishedTo: hostRange } : {}), hostIp, protocol, pos: item.pos }));
   });
   return out;
 }

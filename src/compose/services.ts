@@ -12,7 +12,7 @@ import { environment } from './environment.js';
 import { healthcheck } from './healthcheck.js';
 import { serviceNetworks } from './networks.js';
 import { exposed, ports } from './ports.js';
-import { commandList, duration, type NormalizeContext, problem, scalarBool, scalarInt, scalarString, stringList, warn, stringMap } from './readers.js';
+import { commandList, duration, type NormalizeContext, problem, scalarBool, scalarInt, scalarString, scalarText, stringList, warn, stringMap } from './readers.js';
 import { secretRefs } from './secrets.js';
 import { mounts } from './volumes.js';
 import { serviceSmokeProblems } from '../smoke/declarations.js';
@@ -146,11 +146,12 @@ export function service(name: string, pos: SourcePos, n: PNode, ctx: NormalizeCo
   const image = scalarString(v('image'), `${where}.image`, ctx);
   const build = v('build');
   if (build) {
-    if (isPScalar(build)) svc.build = { context: scalarString(build, `${where}.build`, ctx) ?? '.' };
+    if (isPScalar(build)) svc.build = { context: scalarString(build, `${where}.build`, ctx) ?? '.', args: {} };
     else if (isPMap(build)) {
       svc.build = {
         context: scalarString(build.entries.get('context')?.value, `${where}.build.context`, ctx) ?? '.',
         dockerfile: scalarString(build.entries.get('dockerfile')?.value, `${where}.build.dockerfile`, ctx),
+        args: buildArgs(build.entries.get('args')?.value, `${where}.build.args`, ctx),
       };
     } else problem(ctx, build.pos, `${where}.build must be a path or a mapping, not ${describe(build)}`);
     svc.built = true;
@@ -161,6 +162,7 @@ export function service(name: string, pos: SourcePos, n: PNode, ctx: NormalizeCo
     svc.image = image;
   } else if (build) {
     svc.image = `${ctx.projectName}-${name}`;
+    svc.defaultImageName = true;
   } else if (!ctx.unresolved?.has(name)) {
     problem(ctx, pos, `${where} needs an image or a build`);
   }
@@ -214,4 +216,36 @@ export function service(name: string, pos: SourcePos, n: PNode, ctx: NormalizeCo
     warn(ctx, e('pull_policy')!.keyPos, `${where}.pull_policy: the cluster has no registry; images use imagePullPolicy IfNotPresent`);
   }
   return svc;
+}
+
+/**
+ * `build.args` (a mapping, or `KEY=value` strings) with their values interpolated; `KEY` alone (or
+ * `KEY:` with no value) is taken from the environment as Compose does, and left out when it has none.
+ */
+function buildArgs(n: PNode | undefined, where: string, ctx: NormalizeContext): Record<string, string> {
+  const out: Record<string, string> = {};
+  const set = (key: string, value: string | undefined) => {
+    const v = value ?? ctx.env[key];
+    if (v !== undefined) out[key] = v;
+  };
+  if (!n || (isPScalar(n) && n.value === null)) return out;
+  if (isPMap(n)) {
+    for (const [key, e] of n.entries) {
+      if (isPScalar(e.value)) set(key, e.value.value === null ? undefined : scalarText(e.value));
+      else problem(ctx, e.value.pos, `${where}.${key} must be a string, number or boolean, not ${describe(e.value)}`);
+    }
+  } else if (isPSeq(n)) {
+    n.items.forEach((i, k) => {
+      if (!isPScalar(i) || typeof i.value !== 'string') {
+        problem(ctx, i.pos, `${where}[${k}] must be a "KEY=value" string, not ${describe(i)}`);
+        return;
+      }
+      const eq = i.value.indexOf('=');
+      if (eq < 0) set(i.value, undefined);
+      else set(i.value.slice(0, eq), i.value.slice(eq + 1));
+    });
+  } else {
+    problem(ctx, n.pos, `${where} must be a mapping or a list of "KEY=value" strings, not ${describe(n)}`);
+  }
+  return out;
 }

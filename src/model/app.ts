@@ -39,6 +39,8 @@ export interface PortMapping {
   /** Host port; undefined when only the container port is given (a random host port in Compose). */
   published?: number;
   hostIp?: string;
+  /** A host port range for one container port (`8000-8010:80`): Compose binds a free one of `published`..`publishedTo`. */
+  publishedTo?: number;
   protocol: Protocol;
   pos: SourcePos;
 }
@@ -175,9 +177,15 @@ export interface Service {
   name: string;
   pos: SourcePos;
   image: string;
+  /** No `image:` in the file: `image` is the name Compose gives the image it builds (`<project>-<service>`). */
+  defaultImageName?: boolean;
   /** The image is built by Compose (`build:`); the cluster gets it from the local image store. */
   built: boolean;
-  build?: { context: string; dockerfile?: string };
+  /**
+   * `context` and `dockerfile` as written (relative to the project directory and to the context);
+   * `args` with their values interpolated, `KEY` alone taken from the environment (left out when unset).
+   */
+  build?: { context: string; dockerfile?: string; args: Record<string, string> };
   command?: string[];
   entrypoint?: string[];
   workingDir?: string;
@@ -192,6 +200,8 @@ export interface Service {
   healthcheck?: Healthcheck;
   /** healthcheck.disable or test NONE. */
   healthcheckDisabled: boolean;
+  /** A `healthcheck` with no `test`: Compose keeps the image's HEALTHCHECK (its command is not in the file). */
+  healthcheckFromImage?: boolean;
   dependsOn: Dependency[];
   mode: 'replicated' | 'global';
   replicas: number;

@@ -18,7 +18,7 @@
  */
 import type { SourcePos } from '../model/app.js';
 import { StackportError, ValidationError } from '../errors.js';
-import { parseFile, type PMap, type PNode, type Problem } from '../compose/source.js';
+import type { PNode, Problem } from '../compose/source.js';
 
 interface Base {
   /** The Compose service the check is about. */
@@ -186,24 +186,22 @@ export function serviceSmokeProblems(ext: PNode | undefined, service: string, wh
 }
 
 /**
- * The checks of a project made of several files (-f a -f b): each file's top-level list is
- * kept (in order), and a service's list in a later file replaces the earlier one (Compose merges
- * an `x-` mapping by replacing it). Any problem: one ValidationError (exit 2), file:line:col each.
+ * The checks of a project made of several files (-f a -f b), from each file's tree as written (read
+ * once, by the loader's readComposeFiles): each file's top-level list is kept (in order), and a
+ * service's list in a later file replaces the earlier one (Compose merges an `x-` mapping by
+ * replacing it). Any problem: one ValidationError (exit 2), file:line:col each.
  */
-export function loadSmokeDeclarations(files: { file: string; display: string }[]): SmokeCheck[] {
+export function smokeDeclarations(roots: PNode[]): SmokeCheck[] {
   const top: SmokeCheck[] = [];
   const perService = new Map<string, SmokeCheck[]>();
   const problems: Problem[] = [];
   const allNames = new Set<string>();
-  const parsed = files.map((f) => parseFile(f.file, f.display));
-  for (const p of parsed) {
-    const svcs = p.root?.kind === 'map' ? p.root.entries.get('services')?.value : undefined;
+  for (const root of roots) {
+    const svcs = root.kind === 'map' ? root.entries.get('services')?.value : undefined;
     if (svcs?.kind === 'map') for (const k of svcs.entries.keys()) allNames.add(k);
   }
-  for (const p of parsed) {
-    if (p.problems.length) continue; // YAML errors are the Compose file check's to report
-    const root = p.root;
-    if (!root || root.kind !== 'map') continue;
+  for (const root of roots) {
+    if (root.kind !== 'map') continue;
     // a later file may name services an earlier one declared
     const services = root.entries.get('services')?.value;
     const names = new Set([...allNames]);

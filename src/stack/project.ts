@@ -29,6 +29,8 @@ export interface ProjectOptions {
   env?: NodeJS.ProcessEnv;
   project?: string;
   cwd?: string;
+  /** A file's top-level `name:` from a tree read already (prepareStack's one read); default: read the file for it. */
+  nameOf?: (file: string) => string | undefined;
 }
 
 /** Compose's rule: lower case, only a-z 0-9 _ -, starting with a letter or digit. */
@@ -67,7 +69,7 @@ export function chooseProject(options: ProjectOptions): ProjectChoice {
       dotenvName = undefined;
     }
   }
-  const named = files.map(topLevelName).filter((n): n is string => Boolean(n)).pop();
+  const named = files.map((f) => (options.nameOf ?? topLevelName)(f)).filter((n): n is string => Boolean(n)).pop();
   const pick = (
     [
       [options.project, 'given'],

@@ -1,8 +1,11 @@
 /**
- * The stack as Compose itself resolves it (`compose config`): services, build contexts,
- * images and published ports. Both Compose generations print YAML; their port syntax differs.
+ * The stack as `compose up` will run it, taken from the one load of the Compose files
+ * (src/compose's model): services, build contexts, images, published ports and named volumes,
+ * with the values `docker compose config` prints for them (the parity tests compare the loader
+ * with Compose).
  */
-import { parse } from 'yaml';
+import path from 'node:path';
+import type { App, PortMapping, Service } from '../model/app.js';
 
 export interface PublishedPort {
   service: string;
@@ -14,9 +17,12 @@ export interface PublishedPort {
 
 export interface ResolvedService {
   name: string;
+  /** As the file names it; undefined when Compose names the image it builds (`<project>-<service>`). */
   image?: string;
+  /** context: absolute (a remote context as written); dockerfile: as written, default `Dockerfile`. */
   build?: { context: string; dockerfile: string; args: Record<string, string> };
   ports: PublishedPort[];
+  /** A healthcheck Compose runs: the file's test, or (no test) the image's; not `disable` or `NONE`. */
   hasHealthcheck: boolean;
 }
 
@@ -25,49 +31,33 @@ export interface ResolvedConfig {
   volumes: string[];
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A build context Compose hands to the builder as it is (a Git repository or a URL), not a directory. */
+const REMOTE_CONTEXT = /^([a-z][a-z0-9+.-]*:\/\/|git@|github\.com\/)/i;
 
-export function parsePort(service: string, spec: unknown): PublishedPort[] {
-  if (isObj(spec)) {
-    const published = Number(spec.published);
-    if (!published) return [];
-    return [{ service, hostIp: String(spec.host_ip ?? '0.0.0.0'), published, target: Number(spec.target), protocol: String(spec.protocol ?? 'tcp') }];
-  }
-  const text = String(spec);
-  const [mapping, protocol = 'tcp'] = text.split('/');
-  const parts = (mapping ?? '').split(':');
-  if (parts.length < 2) return [];
-  const target = Number(parts.pop());
-  const published = Number(parts.pop());
-  const hostIp = parts.length ? parts.join(':') : '0.0.0.0';
-  if (!published) return [];
-  return [{ service, hostIp, published, target, protocol }];
+/** Pure: the model of a loaded project (and its project directory) -> what the stack commands use. */
+export function resolvedConfig(loaded: { app: App; plan: { workingDir: string } }): ResolvedConfig {
+  const { app, plan } = loaded;
+  const services = [...app.services].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((s) => resolvedService(s, plan.workingDir));
+  return { services, volumes: app.volumes.map((v) => v.name).sort() };
 }
 
-export function parseResolvedConfig(text: string): ResolvedConfig {
-  const doc = parse(text) as Obj;
-  const services: ResolvedService[] = [];
-  const svcMap = isObj(doc?.services) ? doc.services : {};
-  for (const name of Object.keys(svcMap).sort()) {
-    const s = svcMap[name] as Obj;
-    let build: ResolvedService['build'];
-    if (isObj(s.build)) {
-      const args: Record<string, string> = {};
-      if (isObj(s.build.args)) for (const [k, v] of Object.entries(s.build.args)) args[k] = String(v);
-      build = { context: String(s.build.context), dockerfile: String(s.build.dockerfile ?? 'Dockerfile'), args };
-    } else if (typeof s.build === 'string') {
-      build = { context: s.build, dockerfile: 'Dockerfile', args: {} };
-    }
-    const ports = Array.isArray(s.ports) ? s.ports.flatMap((p) => parsePort(name, p)) : [];
-    const hc = isObj(s.healthcheck) ? s.healthcheck : undefined;
-    services.push({
-      name,
-      image: typeof s.image === 'string' ? s.image : undefined,
-      build,
-      ports,
-      hasHealthcheck: Boolean(hc && !hc.disable && !(Array.isArray(hc.test) && hc.test[0] === 'NONE')),
-    });
-  }
-  return { services, volumes: isObj(doc?.volumes) ? Object.keys(doc.volumes).sort() : [] };
+function resolvedService(s: Service, workingDir: string): ResolvedService {
+  const build = s.build && {
+    context: REMOTE_CONTEXT.test(s.build.context) ? s.build.context : path.resolve(workingDir, s.build.context),
+    dockerfile: s.build.dockerfile ?? 'Dockerfile',
+    args: { ...s.build.args },
+  };
+  return {
+    name: s.name,
+    image: s.defaultImageName ? undefined : s.image,
+    build,
+    ports: s.ports.flatMap((p) => publishedPort(s.name, p)),
+    hasHealthcheck: !s.healthcheckDisabled && (s.healthcheck !== undefined || s.healthcheckFromImage === true),
+  };
+}
+
+/** A port bound on the host: one host port (not a range Compose picks from), default address 0.0.0.0. */
+function publishedPort(service: string, p: PortMapping): PublishedPort[] {
+  if (p.published === undefined || p.publishedTo !== undefined) return [];
+  return [{ service, hostIp: p.hostIp || '0.0.0.0', published: p.published, target: p.target, protocol: p.protocol.toLowerCase() }];
 }

@@ -15,16 +15,15 @@ import { chooseImageSource, DEBIAN, ensureDropIns, imageId, OFFICIAL, type Image
 import { cacheRoot } from '../engine/cache.js';
 import type { Progress } from '../ui/progress.js';
 import { ensureEnvFile, PROJECT } from './env-file.js';
-import { checkYamlSyntax, composeConfig } from './compose-file.js';
-import { loadProject } from '../compose/load.js';
+import { loadProject, readComposeFiles, type ComposeSources } from '../compose/load.js';
 import type { LoadedProject } from '../k8s/generate.js';
-import { parseResolvedConfig, type PublishedPort, type ResolvedConfig, type ResolvedService } from './resolved-config.js';
+import { resolvedConfig, type PublishedPort, type ResolvedConfig, type ResolvedService } from './resolved-config.js';
 import { tcpConnect } from '../smoke/run.js';
 import { containerLogTail, projectContainers, serviceState, type ContainerState } from './containers.js';
 import { portFree, portHolder } from './ports.js';
-import { chooseProject } from './project.js';
+import { chooseProject, composeFilesFrom, type ProjectChoice } from './project.js';
 import { provideImages } from './provide-images.js';
-import { loadSmokeDeclarations, type SmokeCheck } from '../smoke/declarations.js';
+import { smokeDeclarations, type SmokeCheck } from '../smoke/declarations.js';
 
 export interface StackOptions {
   root: string;
@@ -64,25 +63,67 @@ export interface Stack {
   env: NodeJS.ProcessEnv;
   /** The smoke checks the files declare (x-stackport.smoke), checked before anything started. */
   smoke: SmokeCheck[];
-  /** src/compose's model of the files, once loaded (loadedProject): every later step takes it from here. */
-  loaded?: LoadedProject;
+  /** src/compose's model of the files, loaded once by prepareStack: `config`, migrate and dev take it from here. */
+  loaded: LoadedProject;
 }
 
 /**
- * The stack's Compose files as src/compose loads them (model and variables), read on first use and
- * kept on the stack: migrate's generate and dev's start (and its cluster deploy) share this one load.
+ * The stack's Compose model: prepareStack loads it once and keeps it on the stack (stack.config,
+ * migrate's generate, dev's start and its cluster deploy all take it from there). A stack made
+ * elsewhere (a test's) is loaded on first use.
  */
-export function loadedProject(stack: Pick<Stack, 'composeFiles' | 'envFile' | 'project' | 'env' | 'root' | 'loaded'>): LoadedProject {
+export function loadedProject(stack: Pick<Stack, 'composeFiles' | 'envFile' | 'project' | 'env' | 'root'> & { loaded?: LoadedProject }): LoadedProject {
   return (stack.loaded ??= loadProject({ files: stack.composeFiles, envFile: stack.envFile, projectName: stack.project, env: stack.env, displayBase: stack.root }));
+}
+
+/** The Compose files of a stack, read once, and what is known from them before anything starts. */
+export interface StackFiles {
+  files: string[];
+  /** The parsed trees; loadProject takes them (`sources`) instead of reading the files again. */
+  sources: ComposeSources;
+  choice: ProjectChoice;
+  smoke: SmokeCheck[];
+}
+
+/**
+ * Reads each Compose file once (src/compose's parser: YAML problems at file:line:col, exit 2), takes
+ * the project's name and the smoke declarations from those trees. Changes nothing: a malformed file or
+ * smoke declaration stops the command here, before the engine is even looked for.
+ */
+export function loadStackFiles(options: Pick<StackOptions, 'root' | 'composeFile' | 'env' | 'project'>): StackFiles {
+  const env = options.env ?? process.env;
+  const given = typeof options.composeFile === 'string' ? [options.composeFile] : options.composeFile;
+  const files = composeFilesFrom({ root: options.root, files: given, env });
+  for (const f of files) {
+    if (!existsSync(f)) throw new StackportError(`${path.relative(process.cwd(), f) || f}: no such file`, { hint: 'pass the path of a Compose file with -f', exitCode: 2 });
+  }
+  const sources = readComposeFiles(files, { displayBase: options.root });
+  const nameOf = (f: string) => {
+    const n = sources.get(f)?.entries.get('name')?.value;
+    return n?.kind === 'scalar' && typeof n.value === 'string' && !n.value.includes('$') ? n.value : undefined;
+  };
+  const choice = chooseProject({ root: options.root, files: given, env, project: options.project, nameOf });
+  // A malformed smoke declaration stops here, before anything starts.
+  const smoke = smokeDeclarations(files.map((f) => sources.get(f)!));
+  return { files, sources, choice, smoke };
+}
+
+/**
+ * The one load of a run, from the trees loadStackFiles read (no file is read again): Compose's
+ * semantics checked (every problem at file:line:col, exit 2), the model prepareStack keeps on the
+ * stack (`loaded`), and what the stack commands use (`config`).
+ */
+export function loadStackModel(files: Pick<StackFiles, 'files' | 'sources'>, o: { envFile: string; project: string; env: NodeJS.ProcessEnv; root: string }): { loaded: LoadedProject; config: ResolvedConfig } {
+  const loaded = loadProject({ files: files.files, envFile: o.envFile, projectName: o.project, env: o.env, displayBase: o.root, sources: files.sources });
+  return { loaded, config: resolvedConfig(loaded) };
 }
 
 /** Everything `up` needs before it changes anything. Fails early, with nothing changed. */
 export async function prepareStack(options: StackOptions): Promise<Stack> {
   const env = options.env ?? process.env;
   const { progress, root } = options;
-  const given = typeof options.composeFile === 'string' ? [options.composeFile] : options.composeFile;
-  const choice0 = chooseProject({ root, files: given, env, project: options.project });
-  const composeFiles = choice0.files;
+  const files = loadStackFiles(options);
+  const { files: composeFiles, choice: choice0, smoke } = files;
   const composeFile = composeFiles[0]!;
   const demo = choice0.demo;
   const displayFile = composeFiles.map((f) => path.relative(process.cwd(), f) || f).join(', ');
@@ -93,9 +134,6 @@ export async function prepareStack(options: StackOptions): Promise<Stack> {
   const envFile = path.resolve(options.envFile ?? (demo ? path.join(path.dirname(composeFile), '.env') : path.join(stateDir, 'projects', `${project}.env`)));
   const cache = cacheRoot(env);
 
-  for (const f of composeFiles) checkYamlSyntax(f, path.relative(process.cwd(), f) || f);
-  // A malformed smoke declaration stops here, before anything starts.
-  const smoke = loadSmokeDeclarations(composeFiles.map((f) => ({ file: f, display: path.relative(process.cwd(), f) || f })));
   const engine = options.readOnly ? await runningEngine() : await ensureEngine({ progress, logDir: path.join(stateDir, 'logs') });
   progress.info(`engine: Docker ${engine.serverVersion} (API ${engine.apiVersion}, ${engine.how})`);
   const [cli, choice] = await Promise.all([
@@ -128,9 +166,10 @@ export async function prepareStack(options: StackOptions): Promise<Stack> {
   // read-only (status, --dry-run): another project's own .env is read where it is, not copied
   const ownEnv = path.join(choice0.projectDir, '.env');
   const usedEnv = !demo && options.readOnly ? (existsSync(ownEnv) ? ownEnv : '/dev/null') : envFile;
-  const config = parseResolvedConfig(await composeConfig(cli, composeFiles, usedEnv, project, displayFile, env));
+  // The one load of the run, now that the demo's variables exist.
+  const { loaded, config } = loadStackModel(files, { envFile: usedEnv, project, env, root });
   if (!demo && !options.readOnly) await provideImages(config, { root, cache, progress, source: choice.source, why: choice.why, file: displayFile });
-  return { root, composeFile, composeFiles, demo, displayFile, envFile: usedEnv, project, stateDir, cli, engine, imageSource: choice.source, config, progress, env, smoke };
+  return { root, composeFile, composeFiles, demo, displayFile, envFile: usedEnv, project, stateDir, cli, engine, imageSource: choice.source, config, progress, env, smoke, loaded };
 }
 
 /** The project directory's .env, copied for --env-file (mode 0600); empty when there is none. */

@@ -3,20 +3,28 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseText } from '../../src/compose/source.js';
-import { loadSmokeDeclarations, parseSmokeList, type SmokeCheck } from '../../src/smoke/declarations.js';
+import { readComposeFiles } from '../../src/compose/load.js';
+import { parseSmokeList, smokeDeclarations, type SmokeCheck } from '../../src/smoke/declarations.js';
 import { defaultChecks, runSuite } from '../../src/smoke/run.js';
 import type { CheckTarget } from '../../src/smoke/target.js';
 import { ValidationError } from '../../src/errors.js';
 
-function write(text: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'smoke-decl-'));
-  const file = path.join(dir, 'compose.yaml');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'smoke-decl-'));
+
+function write(text: string, name = 'compose.yaml'): string {
+  const file = path.join(dir, name);
   writeFileSync(file, text);
   return file;
 }
 
+/** As prepareStack takes them: from the trees of the one read of the files. */
+function declared(files: string[]): SmokeCheck[] {
+  const sources = readComposeFiles(files, { displayBase: dir });
+  return smokeDeclarations(files.map((f) => sources.get(f)!));
+}
+
 function load(text: string): SmokeCheck[] {
-  return loadSmokeDeclarations([{ file: write(text), display: 'compose.yaml' }]);
+  return declared([write(text)]);
 }
 
 function problemsOf(text: string): string[] {
@@ -90,9 +98,9 @@ x-stackport:
   });
 
   test('a later file replaces a service list and adds to the top level', () => {
-    const a = write('services:\n  web:\n    image: nginx\n    x-stackport:\n      smoke:\n        - tcp: { port: 80 }\n');
-    const b = write('services:\n  web:\n    x-stackport:\n      smoke:\n        - http: { port: 80, path: /health }\nx-stackport:\n  smoke:\n    - tcp: { service: web, port: 443 }\n');
-    const checks = loadSmokeDeclarations([{ file: a, display: 'a.yaml' }, { file: b, display: 'b.yaml' }]);
+    const a = write('services:\n  web:\n    image: nginx\n    x-stackport:\n      smoke:\n        - tcp: { port: 80 }\n', 'a.yaml');
+    const b = write('services:\n  web:\n    x-stackport:\n      smoke:\n        - http: { port: 80, path: /health }\nx-stackport:\n  smoke:\n    - tcp: { service: web, port: 443 }\n', 'b.yaml');
+    const checks = declared([a, b]);
     expect(checks.map((c) => `${c.kind} ${c.service}`)).toEqual(['tcp web', 'http web']);
     expect(checks[0]).toMatchObject({ port: 443 });
   });
