@@ -10,7 +10,7 @@
 // it was built from (newest mtime, count, total size), so a changed file means a new directory:
 // no process ever sees a half-written build, and concurrent builds of the same sources agree.
 //   node scripts/lib/build.mjs          build if stale, print the directory
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -150,40 +150,45 @@ export function removeUnusedBuilds(libDir, keep) {
   }
 }
 
-/** Records that this process runs from the build in dir (users/<pid>, removed when it exits). */
+/** Builds this process runs from: each keeps one file open (nothing is written: status and --check write nothing). */
+const held = new Set();
+
+/** Records that this process runs from the build in dir: an open file of it, until the process ends. */
 function markInUse(dir) {
-  const mark = path.join(dir, 'users', String(process.pid));
+  if (held.has(dir)) return;
   try {
-    mkdirSync(path.dirname(mark), { recursive: true });
-    writeFileSync(mark, '');
-    process.once('exit', () => {
-      try {
-        unlinkSync(mark);
-      } catch {
-        /* already gone with its build */
-      }
-    });
+    openSync(path.join(dir, 'complete'), 'r');
+    held.add(dir);
   } catch {
-    /* a read-only tree: nothing removes builds there either */
+    /* removed meanwhile: the caller builds again */
   }
 }
 
-/** Whether a live process still runs from the build in dir. */
+/** Whether a live process still runs from the build in dir: one of its open files is in there (/proc/<pid>/fd). */
 export function inUse(dir) {
+  const prefix = `${path.resolve(dir)}/`;
   let pids = [];
   try {
-    pids = readdirSync(path.join(dir, 'users'));
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   } catch {
-    return false;
+    return true; // no /proc to look in: keep it, a stale build costs only disk
   }
-  return pids.some((pid) => {
+  for (const pid of pids) {
+    let fds = [];
     try {
-      process.kill(Number(pid), 0);
-      return true;
-    } catch (e) {
-      return e.code === 'EPERM';
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or not ours to read
     }
-  });
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(prefix)) return true;
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  }
+  return false;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
