@@ -19,6 +19,8 @@ import { buildChanged, prepareStack, removeProject, up, type Stack } from '../..
 import { SilentProgress } from '../../src/ui/progress.js';
 import { deployToNamespace } from '../../src/dev/cluster-app.js';
 import { writeDemoEnv } from '../../src/dev/demo-env.js';
+import { LOCAL_REGISTRY, registryUp, wireKubeadm } from '../../src/cluster/addons/registry.js';
+import { cacheRoot } from '../../src/engine/cache.js';
 
 const root = path.resolve(__dirname, '../..');
 const PROJECT = 'stackport-dev';
@@ -209,5 +211,24 @@ describe('make dev on the kubeadm cluster', () => {
 
   test('page, api, syntax error, fix', async () => {
     await editLoop(dev, app.dir, entry, 'cluster');
+  });
+
+  test('a change outside the sync rules, with a registry: web pushed and rolled by its new digest, nothing else rolled', async () => {
+    expect(await dev.stop()).toBe(0);
+    const provider = await detect({ root }, 'kubeadm');
+    const kubectl = await kubectlFor(provider);
+    await registryUp(root, cacheRoot(), new SilentProgress());
+    await wireKubeadm(kubectl);
+    const image = async (d: string) => (await kubectl.run(['get', `deployment/${d}`, '-n', NAMESPACE, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).stdout;
+    const apiBefore = await image('api');
+    dev = new DevProcess(['--target', 'cluster', '-f', app.file, '--namespace', NAMESPACE, '--node-port', String(NODE_PORT), '--provider', 'kubeadm', '--registry', LOCAL_REGISTRY], env);
+    await dev.line(/^watching api .* web /, 0, 300_000);
+    const mark = dev.output.length;
+    edit(path.join(app.dir, 'web/nginx.conf'), 'server_name _;', 'server_name _;\n    add_header X-Stackport-Dev "pushed" always;');
+    const line = await dev.line(/^[✓✗] web: nginx\.conf -> /, mark, 600_000);
+    expect(line).toMatch(/^✓ web: nginx\.conf -> rebuild\+roll \(pushed to localhost:5001 \(sha256:[0-9a-f]+\), deployment\/web rolled\); live in .*smoke ok/);
+    expect(await image('web')).toMatch(/^localhost:5001\/stackport-web@sha256:[0-9a-f]{64}$/);
+    await waitFor('the entry to serve the rebuilt web', async () => (await fetch(`${entry}/`)).headers.get('x-stackport-dev') === 'pushed', { timeoutMs: 60_000, intervalMs: 200 });
+    expect(await image('api')).toBe(apiBefore);
   });
 });

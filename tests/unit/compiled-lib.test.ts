@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { waitFor } from '../../src/exec/wait';
+import { waitFor } from '../../src/exec/wait.js';
 
 const root = path.resolve(__dirname, '..', '..');
 const build = path.join(root, 'scripts', 'lib', 'build.mjs');
