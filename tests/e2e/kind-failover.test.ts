@@ -35,6 +35,7 @@ import { startLoop, summarize } from '../../src/load/request-loop.js';
 import { run } from '../../src/exec/run.js';
 import { waitFor } from '../../src/exec/wait.js';
 import { freshStack } from './fresh-stack.js';
+import { PortForward } from '../../src/cluster/providers/port-forward.js';
 
 const enabled = process.env.STACKPORT_E2E_KIND === '1';
 const maybe = enabled ? describe : describe.skip;
@@ -132,6 +133,39 @@ maybe('kind: migrate, then a worker dies under load', () => {
     expect(composeRows).toBeGreaterThanOrEqual(SEEDED);
     const clusterRows = Number((await kubectl.run(['exec', 'db-0', '-c', 'db', '--', 'sh', '-c', `psql -X -tA -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "${COUNT_SQL}"`])).stdout.trim());
     expect(clusterRows).toBe(composeRows + 1);
+  });
+
+  test('the same 3-node cluster as an existing one (--provider kubeconfig, its kubeconfig only): web on both workers pulls from the registry, smoke green', async () => {
+    const ns = 'kind-as-existing';
+    const existing = ['--provider', 'kubeconfig', '--kubeconfig', await provider.kubeconfig(), '--namespace', ns, '--registry', LOCAL_REGISTRY];
+    const m = await run(['node', path.join(root, 'scripts', 'migrate.mjs'), ...existing, '--no-data'], { cwd: root, env, timeoutMs: 900_000 });
+    log(m.stdout.trim().split('\n').slice(-3).join('\n'));
+    expect(m.stdout).toMatch(new RegExp(`the app now answers on the cluster: http://127\\.0\\.0\\.1:\\d+ \\(provider kubeconfig, namespace ${ns}\\)`));
+    try {
+      // two web pods, one per worker (strictly, as below), through the user's own command
+      await kubectl.run(['-n', ns, 'patch', 'deployment', 'web', '--type=json', '-p', JSON.stringify([
+        { op: 'replace', path: '/spec/template/spec/topologySpreadConstraints/0/whenUnsatisfiable', value: 'DoNotSchedule' },
+      ])]);
+      const scaled = await run(['node', path.join(root, 'scripts', 'k8s.mjs'), 'scale', 'web=2', ...existing], { cwd: root, env, timeoutMs: 600_000 });
+      log(scaled.stdout.trim().split('\n').slice(-2).join('\n'));
+      const pods = (await kubectl.json<{ items: PodJson[] }>(['-n', ns, 'get', 'pods', '-l', 'app.kubernetes.io/name=web'])).items.filter((p) => !p.metadata.deletionTimestamp);
+      const image = pods[0]!.spec.containers[0]!.image;
+      expect(image).toMatch(/^localhost:5001\/stackport-web@sha256:[0-9a-f]{64}$/);
+      expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set([survivor, victim]));
+      for (const p of pods) expect(p.status.containerStatuses?.[0]?.imageID).toBe(image);
+      // the smoke suite through a port-forward, as on any cluster stackport did not make
+      const forward = await new PortForward(kubectl, { namespace: ns, target: 'service/web', remotePort: 80 }).start();
+      try {
+        const results = await runSmoke({ name: 'k8s', baseUrl: forward.url, markerFile: markerFile(stack.stateDir, `${stack.project}-${ns}`) });
+        log(`smoke on the existing-cluster path, web on ${pods.map((p) => p.spec.nodeName).join(' and ')}: ${results.map((r) => `${r.name}:${r.ok ? 'ok' : 'FAILED'}`).join(' ')}`);
+        expect(results.filter((r) => !r.ok)).toEqual([]);
+      } finally {
+        await forward.stop();
+      }
+    } finally {
+      // its CPU back for the failover below
+      await kubectl.run(['delete', 'namespace', ns, '--wait=true'], { timeoutMs: 300_000 });
+    }
   });
 
   test('a worker dies under load: web is rescheduled, the smoke suite passes again', async () => {
