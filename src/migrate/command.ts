@@ -30,8 +30,8 @@ Compose stack unless --cutover, and then only after the smoke suite passed on th
                            restarts (default: a warning, nothing copied; a named volume is what keeps data)
   -f, --file <file>        Compose file, several merged in order (default COMPOSE_FILE, else compose/compose.yaml)
 
-Actions (a failure names one; a re-run skips what is done): preflight, generate, build-images,
-deliver-images, check-cluster, apply, rollout, data-<engine>-<service> / data-volume-<volume>,
+Actions (a failure names one; a re-run skips what is done): preflight, generate, check-cluster,
+build-images, deliver-images, check-pull, apply, rollout, data-<engine>-<service> / data-volume-<volume>,
 restart-after-copies (once, after the file copies: the Deployments start again), smoke, record,
 cutover. STACKPORT_FAIL_ACTION=<name>[,<name>] fails them on purpose (tests).`;
 

@@ -36,7 +36,7 @@ import { dataServices, type DataService } from './data-services.js';
 import { pinImages, setStorageClass, stampImageIds } from './image-stamp.js';
 import { configuredRegistry, LOCAL_REGISTRY, formatRegistry, pushImages, wireKind, wireKubeadm, type RegistryRef } from '../cluster/addons/registry.js';
 import { KubeconfigProvider, type KubeconfigOptions } from '../cluster/providers/kubeconfig.js';
-import { assertPreflight, preflight as clusterPreflight } from '../cluster/providers/preflight.js';
+import { assertPreflight, preflight as clusterPreflight, pullTest } from '../cluster/providers/preflight.js';
 import { PortForward } from '../cluster/providers/port-forward.js';
 import { workloadsIn, type RenderedWorkload } from './rendered.js';
 import { imageId } from '../engine/images.js';
@@ -610,8 +610,10 @@ const cutoverStep: Step = {
 };
 
 /**
- * On a cluster stackport did not make: every permission, the namespace, storage and a pull from
- * the registry on a node, all checked before the first object is applied (src/cluster/providers/preflight.ts).
+ * On a cluster stackport did not make: the API and its version, every permission, the namespace and
+ * storage, checked right after the manifests are rendered: before any image is built or pushed and
+ * before the first object is applied (src/cluster/providers/preflight.ts). The pull from the
+ * registry needs a pushed image: `check-pull`, after the push and still before the apply.
  */
 const accessStep: Step = {
   id: 'check-cluster',
@@ -620,12 +622,35 @@ const accessStep: Step = {
   run: async (c) => {
     const kinds = [...renderedObjects(c.rendered)].map((k) => k.split('/')[0]!);
     const needsStorage = /volumeClaimTemplates:|kind: PersistentVolumeClaim/.test(c.rendered);
-    const pullTestImage = await smallestPinned(c);
-    const r = await clusterPreflight(c.kubectl!, { namespace: c.namespace, kinds, storageClass: c.opts.storageClass, needsStorage, data: c.composeRunning && !c.opts.noData, pullTestImage, pullTimeoutMs: 300_000 });
+    const r = await clusterPreflight(c.kubectl!, { namespace: c.namespace, kinds, storageClass: c.opts.storageClass, needsStorage, data: c.composeRunning && !c.opts.noData });
     assertPreflight(r, `${(c.provider as KubeconfigProvider).source} (namespace ${c.namespace})`);
     c.namespaceExists = r.namespaceExists;
     for (const n of r.notes) c.notes.push(n);
-    return `${r.checked} permissions allowed (SelfSubjectAccessReview), namespace ${c.namespace} ${r.namespaceExists ? 'exists' : 'will be created'}, storage ${r.storageClass ?? 'not needed'}${pullTestImage ? ', a node pulled from the registry' : ''}`;
+    return `${r.checked} permissions allowed (SelfSubjectAccessReview), namespace ${c.namespace} ${r.namespaceExists ? 'exists' : 'will be created'}, storage ${r.storageClass ?? 'not needed'}`;
+  },
+};
+
+/**
+ * The last preflight check, once an image is in the registry: a short pod on a node pulls one of
+ * the pushed images (the smallest). The namespace is created first when it is missing: the access
+ * review said these credentials may, and the apply that follows would.
+ */
+const pullStep: Step = {
+  id: 'check-pull',
+  name: 'check that the nodes pull from the registry',
+  when: (c) => c.provider instanceof KubeconfigProvider,
+  run: async (c) => {
+    const image = await smallestPinned(c);
+    if (!image) return 'no image goes through a registry: nothing to pull';
+    if (!c.namespaceExists) {
+      await c.kubectl!.run(['create', 'namespace', c.namespace]);
+      c.namespaceExists = true;
+    }
+    const problem = await pullTest(c.kubectl!, c.namespace, image, 300_000);
+    if (problem) {
+      throw new StackportError(`preflight of ${(c.provider as KubeconfigProvider).source} (namespace ${c.namespace}): ${problem}; no object was applied`, { hint: 'fix the registry or the nodes\' access to it, then run again', exitCode: 2 });
+    }
+    return `a node pulled ${image} from the registry`;
   },
 };
 
@@ -675,7 +700,7 @@ const recordStep: Step = {
 export const FIRST_STEPS: Step[] = [preflight, generateStep];
 /** After the data moves. */
 const LAST_STEPS: Step[] = [smokeStep, recordStep, cutoverStep];
-const MIDDLE_STEPS: Step[] = [buildStep, deliverStep, accessStep, applyStep, rolloutStep];
+const MIDDLE_STEPS: Step[] = [accessStep, buildStep, deliverStep, pullStep, applyStep, rolloutStep];
 /** Every action name in order, the data moves standing as `data-*` (the CLI's help, the tests). */
 export const ACTION_NAMES = [...FIRST_STEPS, ...MIDDLE_STEPS, { id: 'data-*' }, restartAfterCopies, ...LAST_STEPS].map((s) => s.id);
 

@@ -144,7 +144,8 @@ test('migrate with data through the token kubeconfig: pushed by digest, smoke gr
   const out = r.stdout;
   log(out.slice(out.indexOf('migration report:')).trim());
   expect(reportLine(out, 'deliver images')).toMatch(/pushed 4 image\(s\) to localhost:5001/);
-  expect(reportLine(out, 'check the cluster')).toMatch(/permissions allowed .*a node pulled from the registry/);
+  expect(reportLine(out, 'check the cluster')).toMatch(/permissions allowed \(SelfSubjectAccessReview\)/);
+  expect(reportLine(out, 'check that the nodes pull')).toMatch(/a node pulled localhost:5001\/\S+@sha256:[0-9a-f]{64} from the registry/);
   expect(reportLine(out, 'move data')).toMatch(/PostgreSQL db copied .*same as Compose/);
   expect(out).toMatch(/\[k8s\] earlier messages are still there/);
   const images = (await admin.run(['get', 'deployments,statefulsets', '-n', namespace, '-o', 'jsonpath={..containers[*].image}'])).stdout.split(/\s+/).filter(Boolean);
