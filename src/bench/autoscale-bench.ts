@@ -36,6 +36,13 @@ export interface AutoscaleRunOptions {
   /** the load: requests per second and how long (fixed: the loop stops by itself) */
   ratePerSecond?: number;
   loadMs?: number;
+  /**
+   * the load is raised by ratePerSecond every rampEveryMs (up to maxRatePerSecond) while the HPA
+   * has not asked for more pods and reads the CPU under 1.3x its target: what a request costs
+   * differs by machine and image, so the load follows the HPA's own reading instead of a guess
+   */
+  maxRatePerSecond?: number;
+  rampEveryMs?: number;
   /** the probe that runs through scale-out and scale-in */
   probeRatePerSecond?: number;
   /** scale-down stabilization set on the HPA for the run (restored after) */
@@ -67,6 +74,8 @@ export interface AutoscaleResult {
   records: RequestRecord[];
   loadRecords: RequestRecord[];
   peakCpu?: number;
+  /** the load's rate over time: ms since the load started -> requests per second from then on */
+  rates: { at: number; perSecond: number }[];
   /** ms (since the load started) when the ready pod count changed, and to what */
   podChanges: { at: number; ready: number }[];
   /** ms (since the load started) of failed requests, and why */
@@ -142,9 +151,25 @@ export async function runAutoscale(o: AutoscaleRunOptions): Promise<AutoscaleRes
     const probe = startLoop({ url, ratePerSecond: o.probeRatePerSecond ?? 5, maxDurationMs: loadMs + (o.scaleInTimeoutMs ?? 240_000) + 30_000, timeoutMs: 5000 });
     const probeStart = Date.now();
     await sleep(Math.max(0, t0 - Date.now()));
-    log(`load: ${o.ratePerSecond ?? 150} req/s for ${Math.round(loadMs / 1000)} s against ${url}`);
-    const load = startLoop({ url, ratePerSecond: o.ratePerSecond ?? 150, maxDurationMs: loadMs, timeoutMs: 5000 });
-    const loadRecords = await load.done;
+    const step = o.ratePerSecond ?? 150;
+    const maxRate = o.maxRatePerSecond ?? step * 2;
+    log(`load: ${step} req/s for ${Math.round(loadMs / 1000)} s against ${url} (raised by ${step} req/s up to ${maxRate} while the HPA reads under 1.3x its target and has not scaled out)`);
+    const loadStart = Date.now();
+    const loops = [{ startedAt: 0, loop: startLoop({ url, ratePerSecond: step, maxDurationMs: loadMs, timeoutMs: 5000 }) }];
+    const rates = [{ at: 0, perSecond: step }];
+    const ramp = setInterval(() => {
+      const now = Date.now() - loadStart;
+      const last = samples[samples.length - 1];
+      const rate = loops.length * step;
+      if (!last || now + (o.rampEveryMs ?? 20_000) > loadMs || rate + step > maxRate) return;
+      if (samples.some((x) => x.at >= 0 && x.desired > min) || (last.cpu !== undefined && last.cpu >= target * 1.3)) return;
+      loops.push({ startedAt: now, loop: startLoop({ url, ratePerSecond: step, maxDurationMs: loadMs - now, timeoutMs: 5000 }) });
+      rates.push({ at: now, perSecond: rate + step });
+      log(`load raised to ${rate + step} req/s at ${(now / 1000).toFixed(0)} s (HPA reads ${last.cpu ?? '?'}% of request, target ${target}%, desired ${last.desired})`);
+    }, o.rampEveryMs ?? 20_000);
+    await loops[0]!.loop.done;
+    clearInterval(ramp);
+    const loadRecords = (await Promise.all(loops.map(async ({ startedAt, loop }) => (await loop.done).map((r) => ({ ...r, at: r.at + startedAt }))))).flat().sort((a, b) => a.at - b.at);
     const loadEnd = Date.now() - t0;
     const peakSoFar = Math.max(...samples.map((x) => x.ready), min);
     log(`load done after ${(loadEnd / 1000).toFixed(1)} s: ${summarize(loadRecords).failed} failed, peak ${peakSoFar} ready pods`);
@@ -191,6 +216,7 @@ export async function runAutoscale(o: AutoscaleRunOptions): Promise<AutoscaleRes
       records,
       loadRecords,
       peakCpu: cpus.length ? Math.max(...cpus) : undefined,
+      rates,
       podChanges: samples.filter((x, i) => i > 0 && x.ready !== samples[i - 1]!.ready).map((x) => ({ at: x.at, ready: x.ready })),
       failures: records.filter((q) => !q.ok).map((q) => ({ at: q.at, error: q.error ?? 'failed' })),
     };
@@ -204,7 +230,7 @@ const secs = (ms?: number) => (ms === undefined ? 'n/a' : `${(ms / 1000).toFixed
 export function formatAutoscale(r: AutoscaleResult): string {
   return [
     `HPA: ${r.min}..${r.max} pods at ${r.target}% CPU`,
-    `load: ${r.load.total} requests in ${secs(r.loadMs)} (p50 ${r.load.p50} ms, p99 ${r.load.p99} ms), peak CPU ${r.peakCpu ?? '?'}% of request`,
+    `load: ${r.load.total} requests in ${secs(r.loadMs)} at ${r.rates.map((x) => `${x.perSecond} req/s from ${secs(x.at)}`).join(', ')} (p50 ${r.load.p50} ms, p99 ${r.load.p99} ms), peak CPU ${r.peakCpu ?? '?'}% of request`,
     `time to scale out (load start -> a new pod ready): ${secs(r.scaleOutMs)} (HPA decision ${secs(r.scaleOutDecisionMs)})`,
     `peak replicas: ${r.peakReplicas}`,
     `time to scale in (load end -> back to ${r.min}): ${secs(r.scaleInMs)}`,
@@ -224,6 +250,8 @@ function bySecond(ats: number[]): string {
 export interface BenchAutoscaleOptions {
   root: string;
   ratePerSecond: number;
+  /** the ramp's ceiling (see AutoscaleRunOptions.maxRatePerSecond) */
+  maxRatePerSecond?: number;
   loadMs: number;
   scaleDownWindowSeconds: number;
   /** where the picture goes */
@@ -244,7 +272,7 @@ export async function benchAutoscale(o: BenchAutoscaleOptions): Promise<Autoscal
   const kubectl = await kubectlFor(provider);
   if (!(await metricsAvailable(kubectl))) await deployMetricsServer(kubectl, (archive) => provider.loadArchives([archive]), { hasImage: (i) => provider.hasImage(i) });
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const r = await runAutoscale({ kubectl, url: o.url ?? provider.entry(), ratePerSecond: o.ratePerSecond, loadMs: o.loadMs, scaleDownWindowSeconds: o.scaleDownWindowSeconds, log });
+  const r = await runAutoscale({ kubectl, url: o.url ?? provider.entry(), ratePerSecond: o.ratePerSecond, maxRatePerSecond: o.maxRatePerSecond, loadMs: o.loadMs, scaleDownWindowSeconds: o.scaleDownWindowSeconds, log });
   process.stdout.write(`${formatAutoscale(r)}\n`);
   await writeFile(o.svg, renderAutoscale(r, `Scaling with load: web, ${o.ratePerSecond} req/s for ${Math.round(o.loadMs / 1000)} s (kubeadm, 2 cores)`));
   await writeFile(o.svg.replace(/\.svg$/, '.json'), `${JSON.stringify({ ...r, records: undefined, loadRecords: undefined }, null, 2)}\n`);

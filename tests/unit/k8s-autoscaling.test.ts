@@ -167,6 +167,7 @@ describe('autoscale picture', () => {
       samples: [{ at: 0, desired: 1, ready: 1 }, { at: 30_000, desired: 3, ready: 3 }, { at: 100_000, desired: 1, ready: 1 }],
       records: [{ at: 100, ms: 5, ok: true }, { at: 200, ms: 0, ok: false, error: 'ECONNRESET' }],
       loadRecords: [],
+      rates: [{ at: 0, perSecond: 150 }],
       podChanges: [{ at: 30_000, ready: 3 }],
       failures: [{ at: 200, error: 'ECONNRESET' }],
     });
