@@ -283,6 +283,9 @@ maybe('kind: migrate, then a worker dies under load', () => {
     }, { timeoutMs: 300_000, intervalMs: 1000 });
     log(`app pods Ready again ${((Date.now() - since) / 1000).toFixed(1)} s after dockerd started`);
     expect(await dbRows()).toBe(rowsBefore);
+    const traffic = Date.now();
+    await provider.waitTraffic('default');
+    log(`the app's traffic programmed on every node (routes, endpoints, kube-proxy) ${((Date.now() - traffic) / 1000).toFixed(1)} s after its pods were Ready`);
     const results = await runSmoke({ name: 'k8s', baseUrl: provider.entry(), markerFile: markerFile(stack.stateDir, stack.project) });
     log(`smoke after the dockerd restart: ${results.map((r) => `${r.name}:${r.ok ? 'ok' : 'FAILED'} (${r.detail})`).join('; ')}`);
     expect(results.filter((r) => !r.ok)).toEqual([]);

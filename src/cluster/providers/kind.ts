@@ -287,6 +287,64 @@ export class KindProvider implements ClusterProvider {
     );
   }
 
+  /**
+   * What the app's traffic needs on every node after a restart, asked of the nodes themselves:
+   * each node routes every other node's pod range via that node's current address on kind's
+   * network, the namespace's EndpointSlices name only addresses of pods that exist now, and every
+   * node's kube-proxy sends to each ready endpoint. Until then a connection can leave a node by
+   * its default route and meet this host's interceptor (CI: `403 resolve_deny` from web -> api
+   * right after every app pod was Ready again after a dockerd restart).
+   */
+  async waitTraffic(namespace: string, timeoutMs = 180_000): Promise<void> {
+    const k = this.kubectl();
+    const containers = await this.containers(false);
+    type NodeJson = { metadata: { name: string }; spec: { podCIDR?: string }; status: { addresses?: { type: string; address: string }[] } };
+    type Slice = { metadata: { labels?: Record<string, string> }; endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[]; ports?: { port?: number }[] };
+    await waitFor(
+      `the app's traffic programmed on ${containers.length} node(s) (routes, endpoints, kube-proxy rules)`,
+      async (ctl) => {
+        const problems: string[] = [];
+        const nodes = (await k.json<{ items: NodeJson[] }>(['get', 'nodes'])).items;
+        const address = new Map<string, string>();
+        for (const c of containers) address.set(c, (await run(['docker', 'inspect', '--format', `{{(index .NetworkSettings.Networks "${process.env.KIND_EXPERIMENTAL_DOCKER_NETWORK ?? 'kind'}").IPAddress}}`, c])).stdout.trim());
+        for (const n of nodes) {
+          const said = n.status.addresses?.find((a) => a.type === 'InternalIP')?.address;
+          if (address.has(n.metadata.name) && said !== address.get(n.metadata.name)) problems.push(`node ${n.metadata.name}: the API says ${said}, its container has ${address.get(n.metadata.name)}`);
+        }
+        const pods = await k.json<{ items: { status: { podIP?: string } }[] }>(['get', 'pods', '-n', namespace]);
+        const podIps = new Set(pods.items.map((p) => p.status.podIP).filter(Boolean));
+        // headless Services (a StatefulSet's) get no kube-proxy rule: their clients dial pod addresses
+        const services = await k.json<{ items: { metadata: { name: string }; spec: { clusterIP?: string } }[] }>(['get', 'services', '-n', namespace]);
+        const proxied = new Set(services.items.filter((x) => x.spec.clusterIP && x.spec.clusterIP !== 'None').map((x) => x.metadata.name));
+        const slices = (await k.json<{ items: Slice[] }>(['get', 'endpointslices', '-n', namespace])).items.filter((x) => proxied.has(x.metadata.labels?.['kubernetes.io/service-name'] ?? ''));
+        const targets: string[] = [];
+        for (const sl of slices) {
+          for (const e of sl.endpoints ?? []) {
+            if (e.conditions?.ready === false) continue;
+            for (const a of e.addresses) {
+              if (!podIps.has(a)) problems.push(`an EndpointSlice names ${a}, no pod has it now`);
+              for (const p of sl.ports ?? []) if (p.port) targets.push(`${a}:${p.port}`);
+            }
+          }
+        }
+        for (const c of containers) {
+          const routes = (await probe(['docker', 'exec', c, 'ip', 'route'])).stdout;
+          for (const n of nodes) {
+            const via = address.get(n.metadata.name);
+            if (n.metadata.name === c || !n.spec.podCIDR || !via) continue;
+            if (!routes.includes(`${n.spec.podCIDR} via ${via} `)) problems.push(`${c}: no route to ${n.spec.podCIDR} via ${via}`);
+          }
+          const rules = (await probe(['docker', 'exec', c, 'iptables-save', '-t', 'nat'])).stdout;
+          const left = targets.filter((t) => !rules.includes(`--to-destination ${t}`));
+          if (left.length) problems.push(`${c}: kube-proxy has no rule to ${left.slice(0, 4).join(', ')}${left.length > 4 ? ` and ${left.length - 4} more` : ''}`);
+        }
+        ctl.seen(problems.join('; '));
+        return problems.length === 0;
+      },
+      { timeoutMs, intervalMs: 1000 },
+    );
+  }
+
   private async corefile(): Promise<string> {
     return (await this.kubectl().run(['-n', 'kube-system', 'get', 'configmap', 'coredns', '-o', 'jsonpath={.data.Corefile}'])).stdout;
   }
