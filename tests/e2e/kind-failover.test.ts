@@ -143,9 +143,12 @@ maybe('kind: migrate, then a worker dies under load', () => {
     expect(m.stdout).toMatch(new RegExp(`the app now answers on the cluster: http://127\\.0\\.0\\.1:\\d+ \\(provider kubeconfig, namespace ${ns}\\)`));
     try {
       // two web pods, one per worker (strictly, as below), through the user's own command
+      // (the tainted control plane left out of the count, as in the failover below)
       await kubectl.run(['-n', ns, 'patch', 'deployment', 'web', '--type=json', '-p', JSON.stringify([
         { op: 'replace', path: '/spec/template/spec/topologySpreadConstraints/0/whenUnsatisfiable', value: 'DoNotSchedule' },
+        { op: 'add', path: '/spec/template/spec/topologySpreadConstraints/0/nodeTaintsPolicy', value: 'Honor' },
       ])]);
+      await kubectl.run(['-n', ns, 'rollout', 'status', 'deployment/web', '--timeout=240s'], { timeoutMs: 250_000 });
       const scaled = await run(['node', path.join(root, 'scripts', 'k8s.mjs'), 'scale', 'web=2', ...existing], { cwd: root, env, timeoutMs: 600_000 });
       log(scaled.stdout.trim().split('\n').slice(-2).join('\n'));
       const pods = (await kubectl.json<{ items: PodJson[] }>(['-n', ns, 'get', 'pods', '-l', 'app.kubernetes.io/name=web'])).items.filter((p) => !p.metadata.deletionTimestamp);

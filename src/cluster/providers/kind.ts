@@ -299,7 +299,7 @@ export class KindProvider implements ClusterProvider {
     const k = this.kubectl();
     const containers = await this.containers(false);
     type NodeJson = { metadata: { name: string }; spec: { podCIDR?: string }; status: { addresses?: { type: string; address: string }[] } };
-    type Slice = { metadata: { labels?: Record<string, string> }; endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[]; ports?: { port?: number }[] };
+    type Slice = { metadata: { labels?: Record<string, string> }; endpoints?: { addresses: string[]; conditions?: { ready?: boolean }; targetRef?: { kind?: string; name?: string } }[]; ports?: { port?: number }[] };
     await waitFor(
       `the app's traffic programmed on ${containers.length} node(s) (routes, endpoints, kube-proxy rules)`,
       async (ctl) => {
@@ -311,8 +311,8 @@ export class KindProvider implements ClusterProvider {
           const said = n.status.addresses?.find((a) => a.type === 'InternalIP')?.address;
           if (address.has(n.metadata.name) && said !== address.get(n.metadata.name)) problems.push(`node ${n.metadata.name}: the API says ${said}, its container has ${address.get(n.metadata.name)}`);
         }
-        const pods = await k.json<{ items: { status: { podIP?: string } }[] }>(['get', 'pods', '-n', namespace]);
-        const podIps = new Set(pods.items.map((p) => p.status.podIP).filter(Boolean));
+        const pods = await k.json<{ items: { metadata: { name: string }; status: { podIP?: string } }[] }>(['get', 'pods', '-n', namespace]);
+        const podIp = new Map(pods.items.map((p) => [p.metadata.name, p.status.podIP]));
         // headless Services (a StatefulSet's) get no kube-proxy rule: their clients dial pod addresses
         const services = await k.json<{ items: { metadata: { name: string }; spec: { clusterIP?: string } }[] }>(['get', 'services', '-n', namespace]);
         const proxied = new Set(services.items.filter((x) => x.spec.clusterIP && x.spec.clusterIP !== 'None').map((x) => x.metadata.name));
@@ -322,7 +322,9 @@ export class KindProvider implements ClusterProvider {
           for (const e of sl.endpoints ?? []) {
             if (e.conditions?.ready === false) continue;
             for (const a of e.addresses) {
-              if (!podIps.has(a)) problems.push(`an EndpointSlice names ${a}, no pod has it now`);
+              // a pod's endpoint must be that pod's address now (the API server's own endpoint is no pod)
+              const pod = e.targetRef?.kind === 'Pod' ? e.targetRef.name : undefined;
+              if (pod && podIp.get(pod) !== a) problems.push(`an EndpointSlice names ${a} for pod ${pod}, which has ${podIp.get(pod) ?? 'no address'} now`);
               for (const p of sl.ports ?? []) if (p.port) targets.push(`${a}:${p.port}`);
             }
           }
