@@ -40,7 +40,8 @@ let selected = projects;
 const needsPrepare = (projects.length === 0 || projects.some((p) => p === 'integration' || p === 'e2e')) && process.env.STACKPORT_PREPARE !== '0';
 if (needsPrepare) {
   const started = Date.now();
-  const child = spawn(path.join(root, 'node_modules', '.bin', 'zx'), [path.join(root, 'scripts', 'prepare.mjs'), ...(projects.length ? ['--projects', ...projects] : [])], {
+  // as make runs every script: its compiled bundle through scripts/lib/run.mjs (no zx CLI start-up)
+  const child = spawn(process.execPath, [path.join(root, 'scripts', 'lib', 'run.mjs'), path.join(root, 'scripts', 'prepare.mjs'), ...(projects.length ? ['--projects', ...projects] : [])], {
     cwd: root,
     stdio: 'inherit',
     detached: true,

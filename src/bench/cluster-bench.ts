@@ -11,7 +11,6 @@ import { busyboxVersion } from '../cluster/build/images.js';
 import { KubeadmProvider } from '../cluster/providers/kubeadm.js';
 import { Kubectl } from '../cluster/kubectl.js';
 
-export { median };
 
 /**
  * `make bench-cluster`, with minikube's time-to-k8s method (minikube v1.36 site/content/en/docs/

@@ -2,10 +2,10 @@
 import path from 'node:path';
 import { run } from '../exec/run.js';
 import { imageId } from '../engine/images.js';
-import type { Stack } from '../stack/stack.js';
+import { composeArgs, type Stack } from '../stack/stack.js';
 
 export function composeArgv(stack: Stack, ...args: string[]): string[] {
-  return [...stack.cli.argv, '-f', stack.composeFile, '-p', stack.project, '--env-file', stack.envFile, ...args];
+  return [...stack.cli.argv, ...composeArgs(stack), ...args];
 }
 
 export function composeRunOptions(stack: Stack) {

@@ -9,7 +9,7 @@ import { commandArgs } from '../ui/args.js';
 import { StackportError } from '../errors.js';
 import type { DevCompile, DevSync } from '../model/app.js';
 import { detect } from '../cluster/providers/detect.js';
-import { KubeconfigProvider, remoteOptions, type KubeconfigOptions } from '../cluster/providers/kubeconfig.js';
+import { checkedProvider, givenFlags, KubeconfigProvider, remoteOptions, type KubeconfigOptions } from '../cluster/providers/kubeconfig.js';
 import { PortForward } from '../cluster/providers/port-forward.js';
 import { configuredRegistry } from '../cluster/addons/registry.js';
 import { DEFAULT_OPTIONS, transform } from '../k8s/transform.js';
@@ -237,13 +237,13 @@ export function parseDevArgs(argv: string[]): Omit<DevOptions, 'root'> & { help?
   if (nodePort !== undefined && !(Number.isInteger(nodePort) && nodePort >= 1 && nodePort <= 65535)) {
     throw new StackportError(`--node-port must be a port number, not "${v['node-port']}"`, { exitCode: 2 });
   }
-  if (v.provider && !['kubeadm', 'kind', 'kubeconfig'].includes(v.provider)) throw new StackportError(`--provider must be kubeadm, kind or kubeconfig, not "${v.provider}"`, { exitCode: 2 });
-  // --namespace, --entry-url and --registry are checked the way migrate checks them
+  // --namespace, --entry-url and --registry are checked the way migrate checks them (dev's --namespace
+  // also names the namespace on a local cluster, so it alone does not mean an existing one)
   configuredRegistry(v.registry);
   const given = remoteOptions(v);
-  const remoteFlags = v.kubeconfig !== undefined || v.context !== undefined || v['entry-url'] !== undefined;
-  if (remoteFlags && v.provider && v.provider !== 'kubeconfig') throw new StackportError(`--kubeconfig, --context and --entry-url are for --provider kubeconfig, not ${v.provider}`, { exitCode: 2 });
-  const remote = remoteFlags || v.provider === 'kubeconfig' ? (given ?? {}) : undefined;
+  const remoteFlags = givenFlags(v, ['kubeconfig', 'context', 'entry-url']);
+  checkedProvider(v.provider, remoteFlags);
+  const remote = remoteFlags.length || v.provider === 'kubeconfig' ? (given ?? {}) : undefined;
   if ((remote || v.registry !== undefined) && target !== 'cluster') throw new StackportError('--registry, --kubeconfig, --context and --entry-url are for --target cluster', { exitCode: 2 });
   return { target, composeFile: v.file, namespace: v.namespace, nodePort, provider: v.provider, registry: v.registry, remote, logs: !v['no-logs'], help: v.help };
 }

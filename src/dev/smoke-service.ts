@@ -3,7 +3,7 @@
  * api's health and a message round trip for api, the whole suite for anything else. One
  * function, so project-declared checks (x-stackport.smoke) can take its place.
  */
-import { checks, runSmoke, type CheckResult, type SmokeTarget } from '../smoke/smoke.js';
+import { checks, runChecks, runSmoke, type CheckResult, type SmokeTarget } from '../smoke/smoke.js';
 
 const BY_SERVICE: Record<string, string[]> = {
   web: ['page says Hello Docker!'],
@@ -14,16 +14,5 @@ export async function smokeService(service: string, target: SmokeTarget): Promis
   const t = { ...target, markerFile: undefined };
   const names = BY_SERVICE[service];
   if (!names) return runSmoke(t);
-  const results: CheckResult[] = [];
-  const state = { startedAt: new Date().toISOString() };
-  for (const c of checks.filter((x) => names.includes(x.name))) {
-    const started = Date.now();
-    try {
-      const detail = await c.run(t, state);
-      results.push({ name: c.name, ok: true, ms: Date.now() - started, detail });
-    } catch (err) {
-      results.push({ name: c.name, ok: false, ms: Date.now() - started, detail: (err as Error).message });
-    }
-  }
-  return results;
+  return runChecks(t, checks.filter((x) => names.includes(x.name)));
 }

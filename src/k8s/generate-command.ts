@@ -12,10 +12,10 @@ import { ENTRY_LABEL, TARGETS, type Target } from './emit.js';
 import { generate, type GenerateResult } from './generate.js';
 import { stageManifests } from './stage.js';
 import { PROJECT as DEMO_PROJECT } from '../stack/env-file.js';
+import { DEMO_FILE } from '../stack/project.js';
 import { DEFAULT_OPTIONS, type TransformOptions } from './transform.js';
 import { schemaValidator, type ObjectValidator } from './validate.js';
 
-const DEMO_FILE = 'compose/compose.yaml';
 /** The demo's env file (`make up` writes it: credentials and the image choice; git-ignored). */
 const DEMO_ENV_FILE = 'compose/.env';
 

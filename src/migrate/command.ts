@@ -3,7 +3,7 @@ import { StackportError } from '../errors.js';
 import { ConsoleProgress } from '../ui/progress.js';
 import { commandArgs } from '../ui/args.js';
 import { migrate } from './migrate.js';
-import { remoteOptions } from '../cluster/providers/kubeconfig.js';
+import { checkedProvider, givenFlags, remoteOptions } from '../cluster/providers/kubeconfig.js';
 import { configuredRegistry } from '../cluster/addons/registry.js';
 
 export const USAGE = `usage: npx zx scripts/migrate.mjs [--provider kubeadm|kind|kubeconfig] [--dry-run] [--cutover] [--force-data] [--no-data] [-f compose.yaml]
@@ -55,14 +55,9 @@ export async function migrateCommand(argv: string[], ctx: { root: string }): Pro
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (v.provider && !['kubeadm', 'kind', 'kubeconfig'].includes(v.provider)) {
-    throw new StackportError(`--provider must be kubeadm, kind or kubeconfig, not "${v.provider}"`, { exitCode: 2 });
-  }
   const remote = remoteOptions(v);
   configuredRegistry(v.registry); // a bad --registry is refused before anything runs
-  if (remote && v.provider && v.provider !== 'kubeconfig') {
-    throw new StackportError(`--kubeconfig, --context, --namespace and --entry-url are for --provider kubeconfig, not ${v.provider}`, { exitCode: 2 });
-  }
+  checkedProvider(v.provider, givenFlags(v, ['kubeconfig', 'context', 'namespace', 'entry-url']));
   const progress = new ConsoleProgress();
   await migrate({
     root: ctx.root,

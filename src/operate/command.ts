@@ -4,7 +4,7 @@ import { ConsoleProgress } from '../ui/progress.js';
 import { commandArgs } from '../ui/args.js';
 import { detect } from '../cluster/providers/detect.js';
 import { kubectlFor, readOnlyKubectl } from '../migrate/kube.js';
-import { KubeconfigProvider } from '../cluster/providers/kubeconfig.js';
+import { checkedProvider, givenFlags, KubeconfigProvider } from '../cluster/providers/kubeconfig.js';
 import { configuredRegistry } from '../cluster/addons/registry.js';
 import { parseReplicas, rollback, scale, statusReport, updateImage, type OpsContext } from './operate.js';
 
@@ -28,7 +28,7 @@ export async function k8sCommand(argv: string[], ctx: { root: string; out?: Node
   const remote = { kubeconfig: v.kubeconfig, context: v.context, namespace: v.namespace };
   const registry = configuredRegistry(v.registry);
   const isRemote = Object.values(remote).some((x) => x !== undefined);
-  if (isRemote && provider && provider !== 'kubeconfig') throw new StackportError(`--kubeconfig, --context and --namespace are for --provider kubeconfig, not ${provider}`, { exitCode: 2 });
+  checkedProvider(provider, givenFlags(v, ['kubeconfig', 'context', 'namespace']));
   if (isRemote) provider = 'kubeconfig';
   const [command, target, ...rest] = positionals;
   if (!command || v.help || command === 'help') {

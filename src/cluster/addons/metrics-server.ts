@@ -332,3 +332,10 @@ export async function waitForMetrics(kubectl: KubectlLike, timeoutMs: number): P
       'kubectl get apiservice v1beta1.metrics.k8s.io; kubectl -n kube-system logs deploy/metrics-server. If `kubectl get --raw /apis/metrics.k8s.io/v1beta1 -v=8` shows `Server: keryx`, the API server keeps a connection to this host\'s TLS interceptor opened before kube-proxy programmed the Service: restart the API server (or recreate the cluster)',
   });
 }
+
+/** Applied already: the Deployment runs this stackport's image and the APIService exists (the create actions' done-check). */
+export async function metricsServerDeployed(kubectl: KubectlLike): Promise<boolean> {
+  const r = await kubectl.run(['-n', METRICS_SERVER_NAMESPACE, 'get', 'deployment/metrics-server', 'apiservice/v1beta1.metrics.k8s.io', '-o', 'jsonpath={range .items[*]}{.kind}={.spec.template.spec.containers[0].image}{"\\n"}{end}']);
+  const lines = r.stdout.trim().split('\n');
+  return lines.length === 2 && lines.includes(`Deployment=${METRICS_SERVER_IMAGE}`);
+}

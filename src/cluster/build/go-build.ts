@@ -129,7 +129,3 @@ export async function buildGoComponent(c: GoComponent, o: GoBuildOptions): Promi
   }
 }
 
-export async function ensureDir(path: string): Promise<string> {
-  await mkdir(dirname(path), { recursive: true });
-  return path;
-}

@@ -1,11 +1,11 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { waitFor } from '../../exec/wait.js';
 import { StackportError } from '../../errors.js';
 import { ENTRY_HOST_PORT, WEB_NODE_PORT } from '../providers/provider.js';
 import { cmdline, livePid, startDaemon, stopDaemon } from './daemon.js';
+import { portFree } from '../../stack/ports.js';
 
 /**
  * The app entry on the host: 127.0.0.1:8090 forwards to the web NodePort (30080) on the node's
@@ -16,21 +16,13 @@ import { cmdline, livePid, startDaemon, stopDaemon } from './daemon.js';
  */
 export const ENTRY_URL = `http://127.0.0.1:${ENTRY_HOST_PORT}`;
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
 /**
  * socat's listen() backlog is 5 unless told: at 100+ new connections a second the queue
  * overflows, the kernel drops SYNs, and clients wait a 1 s (then 3 s) retransmit. Measured: 429
  * overflows and p99 1.1 s in 40 s at 150 req/s with the default; none with a deep queue.
  */
-export function entryArgv(nodeIp: string): string[] {
-  return ['socat', `TCP-LISTEN:${ENTRY_HOST_PORT},bind=127.0.0.1,fork,reuseaddr,backlog=1024`, `TCP:${nodeIp}:${WEB_NODE_PORT}`];
+export function entryArgv(nodeIp: string, hostPort = ENTRY_HOST_PORT, nodePort = WEB_NODE_PORT): string[] {
+  return ['socat', `TCP-LISTEN:${hostPort},bind=127.0.0.1,fork,reuseaddr,backlog=1024`, `TCP:${nodeIp}:${nodePort}`];
 }
 
 export async function startEntry(nodeIp: string, log: string): Promise<void> {
@@ -41,7 +33,7 @@ export async function startEntry(nodeIp: string, log: string): Promise<void> {
     if ((await cmdline(running))?.join('\0') === argv.join('\0')) return;
     await stopEntry();
   }
-  if (!(await portFree(ENTRY_HOST_PORT))) {
+  if (!(await portFree('127.0.0.1', ENTRY_HOST_PORT))) {
     throw new StackportError(`127.0.0.1:${ENTRY_HOST_PORT} is already in use`, {
       hint: `stop what listens there (ss -ltnp 'sport = :${ENTRY_HOST_PORT}'); the cluster's app entry forwards it to NodePort ${WEB_NODE_PORT}`,
     });
@@ -110,21 +102,21 @@ export function entryOf(rendered: string): { name: string; port: number; nodePor
 export async function ensureProjectEntry(o: { project: string; nodeIp: string; nodePort: number; stateDir: string }): Promise<EntryRecord> {
   const name = `entry-${o.project}`;
   const previous = readEntryRecord(o.stateDir, o.project);
-  const argvFor = (hostPort: number) => ['socat', `TCP-LISTEN:${hostPort},bind=127.0.0.1,fork,reuseaddr,backlog=1024`, `TCP:${o.nodeIp}:${o.nodePort}`];
+  const argvFor = (hostPort: number) => entryArgv(o.nodeIp, hostPort, o.nodePort);
   const running = await livePid(name, 'socat');
   if (running && previous) {
     if ((await cmdline(running))?.join('\0') === argvFor(previous.hostPort).join('\0') && previous.nodePort === o.nodePort) return previous;
     await stopDaemon(name, 'socat', 5000);
   }
-  let hostPort = previous && (await portFree(previous.hostPort)) ? previous.hostPort : 0;
+  let hostPort = previous && (await portFree('127.0.0.1', previous.hostPort)) ? previous.hostPort : 0;
+  const others = new Set(entryRecords(o.stateDir).filter((r) => r.project !== o.project).map((r) => r.hostPort));
   for (let p = ENTRY_HOST_PORT + 1; !hostPort && p < ENTRY_HOST_PORT + 100; p++) {
-    const other = entryRecords(o.stateDir).some((r) => r.project !== o.project && r.hostPort === p);
-    if (!other && (await portFree(p))) hostPort = p;
+    if (!others.has(p) && (await portFree('127.0.0.1', p))) hostPort = p;
   }
   if (!hostPort) throw new StackportError(`no free host port from ${ENTRY_HOST_PORT + 1} to ${ENTRY_HOST_PORT + 99} for ${o.project}'s entry`);
   await startDaemon({ name, argv: argvFor(hostPort), log: path.join(o.stateDir, 'logs', `${name}.log`) });
   // the forwarder is spawned, not yet listening: wait until it is (seen: a check 48 ms later was refused)
-  await waitFor(`${o.project}'s entry 127.0.0.1:${hostPort} to listen`, async () => !(await portFree(hostPort)), { timeoutMs: 15_000, intervalMs: 100 });
+  await waitFor(`${o.project}'s entry 127.0.0.1:${hostPort} to listen`, async () => !(await portFree('127.0.0.1', hostPort)), { timeoutMs: 15_000, intervalMs: 100 });
   const rec = { project: o.project, hostPort, nodePort: o.nodePort };
   mkdirSync(o.stateDir, { recursive: true });
   writeFileSync(recordFile(o.stateDir, o.project), `${JSON.stringify(rec, null, 2)}\n`);

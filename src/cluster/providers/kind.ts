@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
@@ -18,8 +17,10 @@ import { ensureHostPackages } from '../host/packages.js';
 import { buildCluster } from '../build/cluster-build.js';
 import { Kubectl } from '../kubectl.js';
 import { deployPolicyEngine, policyEngineRunning } from '../addons/policy-engine.js';
-import { deployMetricsServer, METRICS_SERVER_IMAGE, METRICS_SERVER_NAMESPACE } from '../addons/metrics-server.js';
+import { deployMetricsServer, metricsServerDeployed } from '../addons/metrics-server.js';
 import { withHostLock } from '../host/lock.js';
+import { ENTRY_URL } from '../host/entry.js';
+import { portFree } from '../../stack/ports.js';
 import { ENTRY_HOST_PORT, type ClusterProvider, type ClusterStatus, type CreateOptions, type NodeInfo, type ProviderContext } from './provider.js';
 import { KUBERNETES_VERSION } from '../build/versions.js';
 import { unwireKind, withRegistryPatch } from '../addons/registry.js';
@@ -33,7 +34,7 @@ import { BARE_NAMES_MARK, withBareNamesKept } from '../build/coredns.js';
  * in the containers' labels (`io.x-k8s.kind.cluster=stackport`) and the kind network.
  */
 export const KIND_CLUSTER_NAME = process.env.STACKPORT_KIND_NAME ?? 'stackport';
-export const KIND_ENTRY_URL = `http://127.0.0.1:${ENTRY_HOST_PORT}`;
+export const KIND_ENTRY_URL = ENTRY_URL;
 
 export interface KindOptions {
   /** 1 (kind/cluster.yaml) or 3 (kind/multi-node.yaml) */
@@ -197,11 +198,7 @@ export class KindProvider implements ClusterProvider {
       {
         name: 'metrics-server',
         title: 'metrics-server (rolled out before its APIService)',
-        done: async () => {
-          const r = await this.kubectl().run(['-n', METRICS_SERVER_NAMESPACE, 'get', 'deployment/metrics-server', 'apiservice/v1beta1.metrics.k8s.io', '-o', 'jsonpath={range .items[*]}{.kind}={.spec.template.spec.containers[0].image}{"\\n"}{end}']);
-          const lines = r.stdout.trim().split('\n');
-          return lines.length === 2 && lines.includes(`Deployment=${METRICS_SERVER_IMAGE}`);
-        },
+        done: () => metricsServerDeployed(this.kubectl()),
         // The host is not a node here, so the check that the Service answers from the host does not apply.
         run: () =>
           deployMetricsServer(this.kubectl(), (archive) => this.loadArchives([archive]), {
@@ -411,7 +408,6 @@ export class KindProvider implements ClusterProvider {
     return this.kubectl().nodes();
   }
 
-  /** `kind load docker-image`: docker save once, ctr import on every node. */
   /** `kind load docker-image` compares image IDs itself; its output says which it loaded. */
   async loadImages(images: string[], options: CreateOptions = {}): Promise<string[]> {
     if (!images.length) return [];
@@ -460,12 +456,7 @@ async function containerPid(name: string): Promise<number | undefined> {
 
 /** kind publishes the entry on 127.0.0.1:8090; fail before creating nodes if someone holds it. */
 export async function assertPortFree(port: number): Promise<void> {
-  const free = await new Promise<boolean>((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-  if (!free) {
+  if (!(await portFree('127.0.0.1', port))) {
     throw new StackportError(`127.0.0.1:${port} is taken, and the kind cluster publishes its app entry there`, {
       hint: 'if the kubeadm cluster runs, stop the kubeadm cluster first: make cluster-down (npx zx scripts/cluster.mjs down --provider kubeadm)',
       exitCode: 2,

@@ -27,7 +27,7 @@ import { kubeletPid, startKubeletSupervisor, supervisorPid } from '../host/kubel
 import { Kubectl } from '../kubectl.js';
 import { LOCAL_PATH_NAMESPACE, STORAGE_CLASS, localPathManifests } from '../addons/local-path.js';
 import { deployPolicyEngine, POLICY_ENGINE_IMAGE, POLICY_ENGINE_NAME, POLICY_ENGINE_NAMESPACE } from '../addons/policy-engine.js';
-import { deployMetricsServer, METRICS_SERVER_IMAGE, METRICS_SERVER_NAMESPACE, type KubectlLike } from '../addons/metrics-server.js';
+import { deployMetricsServer, metricsServerDeployed, METRICS_SERVER_IMAGE, METRICS_SERVER_NAMESPACE, type KubectlLike } from '../addons/metrics-server.js';
 import { withHostLock } from '../host/lock.js';
 import type { ClusterProvider, ClusterStatus, CreateOptions, NodeInfo, ProviderContext } from './provider.js';
 import { KUBERNETES_VERSION } from '../build/versions.js';
@@ -330,11 +330,7 @@ export class KubeadmProvider implements ClusterProvider {
       {
         name: 'metrics-server',
         title: 'metrics-server (applied, not awaited)',
-        done: async (c) => {
-          const r = await this.admin(c).run(['-n', METRICS_SERVER_NAMESPACE, 'get', 'deployment/metrics-server', 'apiservice/v1beta1.metrics.k8s.io', '-o', 'jsonpath={range .items[*]}{.kind}={.spec.template.spec.containers[0].image}{"\\n"}{end}']);
-          const lines = r.stdout.trim().split('\n');
-          return lines.length === 2 && lines.includes(`Deployment=${METRICS_SERVER_IMAGE}`);
-        },
+        done: (c) => metricsServerDeployed(this.admin(c)),
         run: (c) =>
           deployMetricsServer(this.admin(c), (archive) => importArchive(this.bin('ctr'), archive), {
             progress: new SilentProgress(),

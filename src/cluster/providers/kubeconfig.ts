@@ -44,6 +44,25 @@ export function remoteOptions(v: { kubeconfig?: string; context?: string; namesp
   return { kubeconfig: v.kubeconfig, context: v.context, namespace: v.namespace, entryUrl: v['entry-url']?.replace(/\/+$/, ''), registry: configuredRegistry(v.registry) };
 }
 
+/**
+ * --provider as every command that takes it checks it (exit 2): a known provider, and not a local
+ * one together with flags that name an existing cluster (`remoteFlags`: those given, as written).
+ */
+export function checkedProvider(provider: string | undefined, remoteFlags: string[]): string | undefined {
+  if (provider && !['kubeadm', 'kind', 'kubeconfig'].includes(provider)) {
+    throw new StackportError(`--provider must be kubeadm, kind or kubeconfig, not "${provider}"`, { exitCode: 2 });
+  }
+  if (remoteFlags.length && provider && provider !== 'kubeconfig') {
+    throw new StackportError(`${remoteFlags.join(', ')} ${remoteFlags.length > 1 ? 'are' : 'is'} for --provider kubeconfig, not ${provider}`, { exitCode: 2 });
+  }
+  return provider;
+}
+
+/** The flags of `names` that were given, as written on the command line. */
+export function givenFlags(v: Record<string, unknown>, names: string[]): string[] {
+  return names.filter((n) => v[n] !== undefined).map((n) => `--${n}`);
+}
+
 export function sourceKubeconfig(o: KubeconfigOptions, env: NodeJS.ProcessEnv = process.env): string {
   return o.kubeconfig ?? env.KUBECONFIG?.split(':').find(Boolean) ?? path.join(os.homedir(), '.kube', 'config');
 }
