@@ -13,6 +13,7 @@ import type { Kubectl } from '../cluster/kubectl.js';
 import type { ClusterProvider } from '../cluster/providers/provider.js';
 import type { RegistryRef } from '../cluster/addons/registry.js';
 import { IMAGE_IDS_ANNOTATION, imageIdsDigest } from '../migrate/image-stamp.js';
+import { k8sName } from '../k8s/names.js';
 import type { Stack } from '../stack/stack.js';
 import { SilentProgress, type Progress } from '../ui/progress.js';
 import { buildService } from './build-image.js';
@@ -59,7 +60,7 @@ export class ClusterDevTarget implements DevTarget {
   }
 
   private selector(service: string): string {
-    return `app.kubernetes.io/instance=${this.o.stack.project},app.kubernetes.io/name=${service}`;
+    return `app.kubernetes.io/instance=${this.o.stack.project},app.kubernetes.io/name=${k8sName(service)}`;
   }
 
   private kubectl(args: string[]): string[] {
@@ -70,14 +71,14 @@ export class ClusterDevTarget implements DevTarget {
     const pods = await this.o.kubectl.json<{ items: Pod[] }>(['get', 'pods', '-n', this.o.namespace, '-l', this.selector(service)]);
     const live = pods.items.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp);
     for (const p of live) {
-      const c = p.spec.containers.find((x) => x.name === service) ?? p.spec.containers[0];
+      const c = p.spec.containers.find((x) => x.name === k8sName(service)) ?? p.spec.containers[0];
       if (c) this.containers.set(service, c.name);
     }
     return live.map((p) => ({ id: p.metadata.name, name: `pod/${p.metadata.name}` }));
   }
 
   private container(service: string): string {
-    return this.containers.get(service) ?? service;
+    return this.containers.get(service) ?? k8sName(service);
   }
 
   async copy(service: string, instance: Instance, archive: Buffer): Promise<void> {
@@ -109,10 +110,10 @@ export class ClusterDevTarget implements DevTarget {
     this.rolled.delete(service.name);
     update('build');
     const { before, after } = await (this.o.build ?? buildService)(this.o.stack, service.name, service.image, update);
-    const workload = `deployment/${service.name}`;
+    const workload = `deployment/${k8sName(service.name)}`;
     const now = await this.o.kubectl.json<Deployment>(['get', workload, '-n', this.o.namespace]);
     const containers = now.spec.template.spec.containers;
-    const container = containers.find((c) => c.name === service.name) ?? containers[0];
+    const container = containers.find((c) => c.name === k8sName(service.name)) ?? containers[0];
     if (!container) throw new StackportError(`${workload} has no container to put ${service.image} in`);
     update('deliver');
     const delivered = await deliverImage({ provider: this.o.provider, registry: this.o.registry, cmd: this.cmd, progress: this.o.progress ?? new SilentProgress() }, service.image, container.image);
@@ -154,7 +155,7 @@ export class ClusterDevTarget implements DevTarget {
   async undo(service: DevService): Promise<void> {
     if (!this.rolled.has(service.name)) return;
     this.rolled.delete(service.name);
-    const workload = `deployment/${service.name}`;
+    const workload = `deployment/${k8sName(service.name)}`;
     await this.o.kubectl.run(['rollout', 'undo', workload, '-n', this.o.namespace]);
     await this.o.kubectl.run(['rollout', 'status', workload, '-n', this.o.namespace, '--timeout=180s'], { timeoutMs: 200_000 });
   }

@@ -20,6 +20,14 @@ export function dnsLabel(name: string, max = 63): string {
   return n || 'x';
 }
 
+/**
+ * A service's Kubernetes object name (NameTable's rule, without its clash check): the name itself
+ * when valid; StatefulSet pods get `-<ordinal>` and a controller-revision label, so at most 52.
+ */
+export function k8sName(service: string): string {
+  return isDnsLabel(service) && service.length <= 52 ? service : dnsLabel(service, 52);
+}
+
 /** Compose service name -> Kubernetes object name, with a warning for each rename. */
 export class NameTable {
   private readonly map = new Map<string, string>();
@@ -30,7 +38,7 @@ export class NameTable {
     const taken = new Map<string, string>();
     for (const s of app.services) {
       // StatefulSet pods get `-<ordinal>` and a controller-revision label: keep names short enough.
-      const name = isDnsLabel(s.name) && s.name.length <= 52 ? s.name : dnsLabel(s.name, 52);
+      const name = k8sName(s.name);
       const other = taken.get(name);
       if (other !== undefined) {
         this.problems.push({ message: `services.${s.name}: its Kubernetes name "${name}" clashes with service "${other}"; rename one of them`, pos: s.pos });
