@@ -14,6 +14,10 @@ import type { ClusterProvider } from '../cluster/providers/provider.js';
 import type { RegistryRef } from '../cluster/addons/registry.js';
 import { IMAGE_IDS_ANNOTATION, imageIdsDigest } from '../migrate/image-stamp.js';
 import { k8sName } from '../k8s/names.js';
+import { stringify } from 'yaml';
+import { workloadsIn } from '../migrate/rendered.js';
+import { K8sTarget } from '../smoke/k8s-target.js';
+import type { ProjectChecks } from './smoke-service.js';
 import type { Stack } from '../stack/stack.js';
 import { SilentProgress, type Progress } from '../ui/progress.js';
 import { buildService } from './build-image.js';
@@ -166,6 +170,16 @@ export class ClusterDevTarget implements DevTarget {
 
   smokeTarget() {
     return { name: 'k8s', baseUrl: this.o.entry };
+  }
+
+  async projectChecks(): Promise<ProjectChecks | undefined> {
+    const { stack, kubectl, namespace } = this.o;
+    if (stack.demo) return undefined;
+    // the project's workloads as they run now, read the way migrate reads what it rendered
+    const list = await kubectl.json<{ items: object[] }>(['get', 'deployments,statefulsets', '-n', namespace, '-l', `app.kubernetes.io/instance=${stack.project}`]);
+    const workloads = workloadsIn(list.items.map((i) => stringify(i)).join('---\n'));
+    const target = new K8sTarget({ kubectl, namespace, services: stack.config.services.map((s) => s.name), workloads });
+    return { target, declared: stack.smoke, published: stack.config.services.flatMap((s) => s.ports) };
   }
 
   streamLogs(services: string[], out: NodeJS.WritableStream): LogStream {

@@ -7,6 +7,8 @@ import { waitFor } from '../exec/wait.js';
 import { containerLogTail, projectContainers, serviceState } from '../stack/containers.js';
 import { smokeTarget } from '../stack/commands.js';
 import type { Stack } from '../stack/stack.js';
+import { ComposeTarget } from '../smoke/compose-target.js';
+import type { ProjectChecks } from './smoke-service.js';
 import { buildService, composeArgv, composeRunOptions } from './build-image.js';
 import type { DevService, DevTarget, Instance, LogStream, Rolled } from './target.js';
 
@@ -87,6 +89,11 @@ export class ComposeDevTarget implements DevTarget {
 
   smokeTarget() {
     return { ...smokeTarget(this.stack), markerFile: undefined };
+  }
+
+  async projectChecks(): Promise<ProjectChecks | undefined> {
+    if (this.stack.demo) return undefined;
+    return { target: new ComposeTarget(this.stack), declared: this.stack.smoke, published: this.stack.config.services.flatMap((s) => s.ports) };
   }
 
   streamLogs(services: string[], out: NodeJS.WritableStream): LogStream {

@@ -1,3 +1,4 @@
+import type { ProjectChecks } from './smoke-service.js';
 /**
  * Where `make dev` puts changes: the Compose stack (containers) or the cluster (pods). Both
  * answer the same few questions, so the update logic (update.ts) is written once.
@@ -48,6 +49,8 @@ export interface DevTarget {
   /** Puts back what the last rebuild of the service replaced (after its smoke checks failed). */
   undo(service: DevService): Promise<void>;
   smokeTarget(): SmokeTarget;
+  /** A user's project: its declared checks and a target that runs them (undefined for the demo, whose checks are per service). */
+  projectChecks?(): Promise<ProjectChecks | undefined>;
   /** Releases what the target holds for the session (a port-forward); the stack keeps running. */
   close?(): Promise<void>;
   /** Follows the services' logs, each line prefixed with its service, into `out`. */

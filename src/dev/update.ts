@@ -88,7 +88,7 @@ export async function applyChange(ctx: UpdateContext, svc: WatchedService, chang
     return { service: svc.name, files: change.files, action: p.action, ok: false, smoke: [], line, error: e };
   }
   const liveMs = Date.now() - change.firstAt;
-  const smoke = await smokeService(svc.name, ctx.target.smokeTarget());
+  const smoke = await smokeService(svc.name, ctx.target.smokeTarget(), await ctx.target.projectChecks?.());
   const failed = smoke.filter((r) => !r.ok);
   let tail = `smoke ${failed.length ? `FAILED (${failed.map((f) => `${f.name}: ${f.detail}`).join('; ')})` : `ok (${smoke.length} check${smoke.length === 1 ? '' : 's'}, ${smoke.reduce((n, r) => n + r.ms, 0)} ms)`}`;
   let error: StackportError | undefined;
